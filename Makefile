@@ -1,0 +1,26 @@
+# The two entry points of the README. Both set everything up first (scripts/setup.sh is idempotent).
+VENV ?= .venv
+SB := $(VENV)/bin/scenebridge
+export HF_HUB_OFFLINE := 1
+
+.PHONY: setup demo test test-fast bench
+setup:
+	bash scripts/setup.sh
+
+# The main job end to end on real MovieLens-1M scenes: ingest Comedy -> Sci-Fi into the Chroma
+# store, then query it.
+demo: setup
+	$(SB) ingest --dataset ml-1m --source Comedy --target Sci-Fi
+	$(SB) similar "Groundhog Day" --scene Sci-Fi --k 10
+	$(SB) history 1m_1 --scene Comedy --limit 5
+
+# The whole test suite, ML-1M (realdata) included.
+test: setup
+	$(VENV)/bin/python -m pytest
+
+# Without the ML-1M tests (a few minutes faster).
+test-fast: setup
+	$(VENV)/bin/python -m pytest -m "not realdata"
+
+bench: setup
+	$(VENV)/bin/python bench/retrieval_latency.py

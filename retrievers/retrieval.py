@@ -1,0 +1,214 @@
+"""The retrieval calls the agent makes against a finished store.
+
+- ``items``: item knowledge by ids
+- ``history``: a user's history in a scene, oldest first
+- ``evidence``: the user's source-scene items closest to a target item (explanations cite them)
+- ``cross_scene_candidates``: target-scene items closest to the user's source-scene taste
+- ``search``: free text to items ("groundhog day" -> Groundhog Day (1993))
+- ``similar``: items closest to an item, optionally within a scene
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from functools import cached_property
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from retrievers._records import history_from_record, history_id, item_from_record
+from retrievers.ingest import taste_profile
+from retrievers.store import SceneStore
+from scenebridge.data._titles import normalize_title
+from scenebridge.domain import Item, ScoredItem, UserHistory
+from scenebridge.errors import NotFoundError, ScenebridgeError
+
+FUZZY_FLOOR = 75.0  # token-set similarity below this is noise for titles
+
+
+class Retriever:
+    def __init__(self, store: SceneStore, dataset: str | None = None):
+        self.store = store
+        self.dataset, self.info = store.info(dataset)
+        self.scenes: list[str] = self.info["scenes"]
+        self._items = store.items(self.dataset)
+        self._histories = store.histories(self.dataset)
+
+    # -- validation -------------------------------------------------------------------------
+    def check_scene(self, scene: str | None) -> str | None:
+        if scene is None or scene in self.scenes:
+            return scene
+        lowered = {s.lower(): s for s in self.scenes}
+        if scene.lower() in lowered:
+            return lowered[scene.lower()]
+        raise NotFoundError(
+            "scene", scene,
+            hint=f"the store's scenes for {self.dataset} are: {', '.join(self.scenes)}",
+        )
+
+    @cached_property
+    def _titles(self) -> tuple[list[str], list[str], list[str], list[int]]:
+        """(ids, normalised titles, scenes, popularity) of the whole catalogue, loaded once."""
+        records = self._items.get(include=["metadatas"])
+        metadatas = records["metadatas"]
+        return (
+            records["ids"],
+            [normalize_title(m["title"]) for m in metadatas],
+            [m.get("scene", "") for m in metadatas],
+            [int(m.get("popularity", 0)) for m in metadatas],
+        )
+
+    @cached_property
+    def _users(self) -> set[str]:
+        records = self._histories.get(include=["metadatas"])
+        return {m["user_id"] for m in records["metadatas"]}
+
+    def check_user(self, user_id: str) -> str:
+        if user_id not in self._users:
+            raise NotFoundError(
+                "user", user_id,
+                hint=f"no user {user_id!r} in {self.dataset} (ML-1M users look like '1m_1'); "
+                "describe a new user by the items they like instead",
+            )
+        return user_id
+
+    # -- items --------------------------------------------------------------------------------
+    def items(self, item_ids: Sequence[str]) -> list[Item]:
+        """Item knowledge, in the order asked; unknown ids raise with the closest titles."""
+        if not item_ids:
+            return []
+        records = self._items.get(ids=list(dict.fromkeys(item_ids)), include=["metadatas"])
+        found = {i: item_from_record(i, m) for i, m in zip(records["ids"], records["metadatas"], strict=True)}
+        for item_id in item_ids:
+            if item_id not in found:
+                raise NotFoundError("item", item_id, suggestions=[s.item.item_id for s in self.search(item_id, k=3)])
+        return [found[i] for i in item_ids]
+
+    def _vectors(self, item_ids: Sequence[str]) -> np.ndarray:
+        records = self._items.get(ids=list(item_ids), include=["embeddings"])
+        by_id = dict(zip(records["ids"], records["embeddings"], strict=True))
+        missing = [i for i in item_ids if i not in by_id]
+        if missing:
+            raise NotFoundError("item", missing[0])
+        return np.asarray([by_id[i] for i in item_ids], dtype=np.float32)
+
+    # -- users ----------------------------------------------------------------------------------
+    def history(self, user_id: str, scene: str) -> UserHistory:
+        """The user's interactions in ``scene``, oldest first (empty if none there)."""
+        scene = self.check_scene(scene)
+        self.check_user(user_id)
+        records = self._histories.get(ids=[history_id(user_id, scene)], include=["documents"])
+        if not records["ids"]:
+            return UserHistory(user_id=user_id, scene=scene)
+        return history_from_record(user_id, scene, records["documents"][0])
+
+    def profile(self, user_id: str, scene: str) -> np.ndarray | None:
+        """The user's taste vector in a scene, as ingested; None when they have no history there."""
+        scene = self.check_scene(scene)
+        self.check_user(user_id)
+        records = self._histories.get(ids=[history_id(user_id, scene)], include=["embeddings"])
+        return np.asarray(records["embeddings"][0], dtype=np.float32) if records["ids"] else None
+
+    def profile_of(self, item_ids: Sequence[str]) -> np.ndarray:
+        """A taste vector for a person described only by items they like."""
+        return taste_profile(self._vectors(item_ids), np.full(len(item_ids), 5.0))
+
+    # -- neighbours ------------------------------------------------------------------------------
+    def _query(self, vector: np.ndarray, *, scene: str | None, k: int,
+               exclude: Iterable[str] = ()) -> list[ScoredItem]:
+        exclude = set(exclude)
+        where = {"scene": scene} if scene else None
+        n = min(k + len(exclude), self._items.count())
+        if n <= 0:
+            return []
+        result = self._items.query(query_embeddings=[vector], n_results=n, where=where,
+                                   include=["metadatas", "distances"])
+        scored = [
+            ScoredItem(item=item_from_record(i, m), score=1.0 - float(d))
+            for i, m, d in zip(result["ids"][0], result["metadatas"][0], result["distances"][0], strict=True)
+            if i not in exclude
+        ]
+        return scored[:k]
+
+    def similar(self, item_id: str, *, scene: str | None = None, k: int = 10) -> list[ScoredItem]:
+        """Items closest to ``item_id`` (itself excluded), optionally within one scene."""
+        scene = self.check_scene(scene)
+        return self._query(self._vectors([item_id])[0], scene=scene, k=k, exclude={item_id})
+
+    def evidence(self, user_id: str, item_id: str, *, scene: str, k: int = 3) -> list[ScoredItem]:
+        """The user's items in ``scene`` closest to ``item_id``: what an explanation cites."""
+        history = self.history(user_id, scene)
+        return self.evidence_from(history.item_ids, item_id, k=k)
+
+    def evidence_from(self, history_ids: Sequence[str], item_id: str, *, k: int = 3) -> list[ScoredItem]:
+        ids = list(dict.fromkeys(history_ids))
+        if not ids:
+            return []
+        vectors = self._vectors([item_id, *ids])
+        scores = vectors[1:] @ vectors[0]
+        order = np.argsort(-scores, kind="stable")[:k]
+        items = self.items([ids[i] for i in order])
+        return [ScoredItem(item=item, score=float(scores[i])) for item, i in zip(items, order, strict=True)]
+
+    def cross_scene_candidates(self, user_id: str, *, source: str, target: str, k: int = 20,
+                               exclude: Iterable[str] = ()) -> list[ScoredItem]:
+        """Target-scene items closest to the user's taste in the source scene."""
+        target = self.check_scene(target)
+        vector = self.profile(user_id, source)
+        if vector is None:
+            raise ScenebridgeError(
+                f"user {user_id!r} has no history in the scene {source!r}",
+                hint="choose a source scene the user has rated items in", param="source",
+            )
+        return self._query(vector, scene=target, k=k, exclude=exclude)
+
+    def candidates_for_profile(self, vector: np.ndarray, *, target: str, k: int = 20,
+                               exclude: Iterable[str] = ()) -> list[ScoredItem]:
+        return self._query(vector, scene=self.check_scene(target), k=k, exclude=exclude)
+
+    # -- free text --------------------------------------------------------------------------------
+    def search(self, text: str, *, k: int = 10, scene: str | None = None) -> list[ScoredItem]:
+        """Titles first (typos and moved articles forgiven), then meaning (MiniLM)."""
+        scene = self.check_scene(scene)
+        query = normalize_title(text)
+        if not query:
+            raise ScenebridgeError("empty search text", hint="give a title or a description", param="query")
+        ids, titles, scenes, popularity = self._titles
+        choices = {n: t for n, t in enumerate(titles) if scene is None or scenes[n] == scene}
+        # token_set_ratio forgives extra words ("terminator 2" -> "terminator 2 judgment day").
+        hits = process.extract(query, choices, scorer=fuzz.token_set_ratio, limit=max(k, 50),
+                               score_cutoff=FUZZY_FLOOR)
+        # Exact title first; among equal scores the closer spelling, then the better known item.
+        hits.sort(key=lambda hit: (hit[0] != query, -hit[1], -fuzz.ratio(query, hit[0]),
+                                   -popularity[hit[2]]))
+        hits = hits[:k]
+        ranked = [(ids[index], score / 100.0) for _, score, index in hits]
+        seen = {item_id for item_id, _ in ranked}
+        if len(ranked) < k:
+            semantic = self._items.query(
+                query_texts=[text], n_results=min(k, self._items.count()),
+                where={"scene": scene} if scene else None, include=["distances"],
+            )
+            for item_id, distance in zip(semantic["ids"][0], semantic["distances"][0], strict=True):
+                if item_id not in seen:
+                    ranked.append((item_id, (1.0 - float(distance)) * FUZZY_FLOOR / 100.0))
+                    seen.add(item_id)
+        ranked = ranked[:k]
+        items = self.items([item_id for item_id, _ in ranked])
+        return [ScoredItem(item=item, score=score) for item, (_, score) in zip(items, ranked, strict=True)]
+
+    def resolve(self, text: str, *, scene: str | None = None) -> Item:
+        """One item for a title someone typed; raises with suggestions when none is close."""
+        hits = self.search(text, k=5, scene=scene)
+        if hits and hits[0].score >= 0.85:
+            return hits[0].item
+        raise NotFoundError("item", text, suggestions=[h.item.item_id for h in hits[:3]])
+
+    def stats(self) -> dict:
+        return {"dataset": self.dataset, **self.info, "store": str(self.store.path),
+                "items_count": self._items.count(), "histories_count": self._histories.count()}
+
+
+def to_json(value) -> str:
+    return json.dumps(value, indent=2, default=lambda o: o.model_dump() if hasattr(o, "model_dump") else str(o))

@@ -1,0 +1,114 @@
+"""Retrieval commands: similar items, a user's history, free-text search, store info."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from scenebridge.cli._common import (
+    DatasetOption,
+    JsonOption,
+    StoreOption,
+    print_json,
+    print_table,
+    store_path,
+)
+
+KOption = Annotated[int, typer.Option("--k", min=1, max=1000, help="How many items to return.")]
+SceneOption = Annotated[str | None, typer.Option("--scene", help="Only items of this scene.")]
+
+
+def _retriever(store, dataset):
+    from retrievers import Retriever, SceneStore
+
+    return Retriever(SceneStore(store_path(store)), dataset)
+
+
+def _scored_rows(scored) -> list[dict]:
+    return [
+        {"rank": n, "item_id": s.item.item_id, "scene": s.item.scene or "", "score": round(s.score, 4),
+         "genres": list(s.item.genres)}
+        for n, s in enumerate(scored, start=1)
+    ]
+
+
+def similar(
+    title: Annotated[str, typer.Argument(help="A title as you would type it (\"Groundhog Day\") or an item id.")],
+    scene: SceneOption = None,
+    k: KOption = 10,
+    store: StoreOption = None,
+    dataset: DatasetOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Items most similar to a title, optionally within one scene."""
+    retriever = _retriever(store, dataset)
+    scene = retriever.check_scene(scene)
+    item = retriever.resolve(title)
+    neighbours = retriever.similar(item.item_id, scene=scene, k=k)
+    if json_output:
+        print_json({"query": title, "item": item, "scene": scene, "results": _scored_rows(neighbours)})
+        return
+    where = f" in {scene}" if scene else ""
+    print_table(f"Most similar to {item.item_id}{where}", _scored_rows(neighbours))
+
+
+def search(
+    text: Annotated[str, typer.Argument(help="Title words or a description.")],
+    scene: SceneOption = None,
+    k: KOption = 10,
+    store: StoreOption = None,
+    dataset: DatasetOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Free-text search: titles first (typos forgiven), then meaning."""
+    results = _retriever(store, dataset).search(text, k=k, scene=scene)
+    if json_output:
+        print_json({"query": text, "scene": scene, "results": _scored_rows(results)})
+        return
+    print_table(f"Search: {text}", _scored_rows(results))
+
+
+def history(
+    user: Annotated[str, typer.Argument(help="User id as in the dataset (ML-1M: 1m_1).")],
+    scene: Annotated[str, typer.Option("--scene", help="Scene of the history.")],
+    limit: Annotated[int | None, typer.Option(help="Show only the most recent N.")] = None,
+    store: StoreOption = None,
+    dataset: DatasetOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """A user's history in one scene, oldest first."""
+    from datetime import UTC, datetime
+
+    retriever = _retriever(store, dataset)
+    result = retriever.history(user, scene)
+    entries = result.entries[-limit:] if limit else result.entries
+    if json_output:
+        print_json({"user": user, "scene": result.scene, "count": len(result), "items": entries})
+        return
+    rows = [
+        {"item_id": e.item_id, "rating": e.rating,
+         "date": datetime.fromtimestamp(e.timestamp, UTC).date().isoformat()}
+        for e in entries
+    ]
+    print_table(f"{user} in {result.scene}: {len(result)} items", rows, ["date", "item_id", "rating"])
+
+
+def info(store: StoreOption = None, json_output: JsonOption = False) -> None:
+    """What the store holds: datasets, scene splits, counts, size."""
+    from retrievers import SceneStore
+
+    target = SceneStore(store_path(store))
+    document = {"store": str(target.path), "bytes": target.size_bytes(), "datasets": target.datasets()}
+    if json_output:
+        print_json(document)
+        return
+    rows = [{"dataset": name, **{k: v for k, v in entry.items() if k in
+             ("split", "items", "histories", "users", "complete", "ingested_at")}}
+            for name, entry in document["datasets"].items()]
+    print_table(f"{target.path} ({document['bytes'] / 1e6:.1f} MB)", rows)
+
+
+def register(app: typer.Typer) -> None:
+    for command in (similar, search, history, info):
+        app.command()(command)
