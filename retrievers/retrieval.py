@@ -27,6 +27,15 @@ from scenebridge.errors import NotFoundError, ScenebridgeError
 FUZZY_FLOOR = 75.0  # token-set similarity below this is noise for titles
 
 
+def _title_similarity(query: str, title: str, **_: object) -> float:
+    """token_set_ratio forgives words the query leaves out ("terminator 2" -> "terminator 2
+    judgment day"); a query much longer than the title is a description, not that title
+    ("a crew hunted by a creature" is not "The Hunted"), so the score shrinks with the excess."""
+    score = fuzz.token_set_ratio(query, title)
+    excess = len(query) / max(len(title), 1)
+    return score / excess**0.5 if excess > 1.2 else score
+
+
 class Retriever:
     def __init__(self, store: SceneStore, dataset: str | None = None):
         self.store = store
@@ -58,6 +67,11 @@ class Retriever:
             [m.get("scene", "") for m in metadatas],
             [int(m.get("popularity", 0)) for m in metadatas],
         )
+
+    def catalogue(self) -> list[Item]:
+        """Every item of the dataset (in a scene or not)."""
+        records = self._items.get(include=["metadatas"])
+        return [item_from_record(i, m) for i, m in zip(records["ids"], records["metadatas"], strict=True)]
 
     @cached_property
     def _users(self) -> set[str]:
@@ -176,8 +190,7 @@ class Retriever:
             raise ScenebridgeError("empty search text", hint="give a title or a description", param="query")
         ids, titles, scenes, popularity = self._titles
         choices = {n: t for n, t in enumerate(titles) if scene is None or scenes[n] == scene}
-        # token_set_ratio forgives extra words ("terminator 2" -> "terminator 2 judgment day").
-        hits = process.extract(query, choices, scorer=fuzz.token_set_ratio, limit=max(k, 50),
+        hits = process.extract(query, choices, scorer=_title_similarity, limit=max(k, 50),
                                score_cutoff=FUZZY_FLOOR)
         # Exact title first; among equal scores the closer spelling, then the better known item.
         hits.sort(key=lambda hit: (hit[0] != query, -hit[1], -fuzz.ratio(query, hit[0]),

@@ -65,14 +65,22 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         raise DataError(f"{path}: unsupported file type {suffix!r}", hint="use .csv or .jsonl", param="path")
 
 
+class _FieldError(ValueError):
+    """A bad value in one field of the row being parsed."""
+
+    def __init__(self, field: str, problem: str, fix: str):
+        super().__init__(problem)
+        self.field, self.problem, self.fix = field, problem, fix
+
+
 def _text(row: dict, field: str, required: bool) -> str | None:
     value = row.get(field)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise ValueError(f"'{field}' is missing or empty|give every row a non-empty {field}")
+            raise _FieldError(field, "missing or empty", f"give every row a non-empty {field}")
         return None
     if not isinstance(value, str | int):
-        raise ValueError(f"'{field}' must be text, got {type(value).__name__}|write {field} as a string")
+        raise _FieldError(field, f"must be text, got {type(value).__name__}", f"write {field} as a string")
     return str(value).strip()
 
 
@@ -80,10 +88,10 @@ def _number(row: dict, field: str, required: bool) -> float | None:
     value = row.get(field)
     if value is None or value == "":
         if required:
-            raise ValueError(f"'{field}' is missing|give every row a {field}")
+            raise _FieldError(field, "missing", f"give every row a {field}")
         return None
     if isinstance(value, bool):
-        raise ValueError(f"'{field}' is a boolean|write {field} as a number")
+        raise _FieldError(field, "is a boolean", f"write {field} as a number")
     try:
         return float(value)
     except (TypeError, ValueError):
@@ -92,9 +100,9 @@ def _number(row: dict, field: str, required: bool) -> float | None:
                 return datetime.fromisoformat(value).timestamp()
             except ValueError:
                 pass
-            raise ValueError(f"'{value}' is not a time|use epoch seconds or ISO 8601 "
-                             "(2024-05-01T12:00:00)") from None
-        raise ValueError(f"'{value}' is not a number|write {field} as a number, e.g. 4.5") from None
+            raise _FieldError(field, f"{value!r} is not a time",
+                              "use epoch seconds or ISO 8601 (2024-05-01T12:00:00)") from None
+        raise _FieldError(field, f"{value!r} is not a number", f"write {field} as a number, e.g. 4.5") from None
 
 
 def _attributes(row: dict) -> dict:
@@ -105,12 +113,12 @@ def _attributes(row: dict) -> dict:
         try:
             value = json.loads(value)
         except json.JSONDecodeError:
-            raise ValueError('attributes is not JSON|write a JSON object, e.g. {"genre": "jazz"}') from None
+            raise _FieldError("attributes", "not JSON", 'write a JSON object, e.g. {"genre": "jazz"}') from None
     if not isinstance(value, dict) or not all(
         isinstance(v, str | int | float | bool) for v in value.values()
     ):
-        raise ValueError("attributes must be an object of plain values|use strings, numbers "
-                         'or booleans, e.g. {"genre": "jazz", "minutes": 42}')
+        raise _FieldError("attributes", "must be an object of plain values",
+                          'use strings, numbers or booleans, e.g. {"genre": "jazz", "minutes": 42}')
     return value
 
 
@@ -119,10 +127,8 @@ def _collect(path: Path, parse, errors: list[RowError]) -> list:
     for line, row in _rows(path):
         try:
             parsed.append(parse(row, line))
-        except ValueError as exc:
-            problem, _, fix = str(exc).partition("|")
-            field = problem.split("'")[1] if problem.count("'") >= 2 else "attributes"
-            errors.append(RowError(path.name, line, field, problem, fix or "correct the value"))
+        except _FieldError as exc:
+            errors.append(RowError(path.name, line, exc.field, exc.problem, exc.fix))
             if len(errors) > MAX_REPORTED:
                 break
     return parsed
@@ -139,7 +145,7 @@ def import_dataset(name: str, items_path: Path, interactions_path: Path) -> Data
     def parse_item(row: dict, line: int) -> dict:
         item_id = _text(row, "item_id", True)
         if item_id in seen:
-            raise ValueError(f"'item_id' {item_id!r} appears twice|give each item one row")
+            raise _FieldError("item_id", f"{item_id!r} appears twice", "give each item one row")
         seen.add(item_id)
         return {
             "item_id": item_id,
@@ -152,8 +158,8 @@ def import_dataset(name: str, items_path: Path, interactions_path: Path) -> Data
     def parse_interaction(row: dict, line: int) -> dict:
         item_id = _text(row, "item_id", True)
         if item_id not in seen:
-            raise ValueError(f"'item_id' {item_id!r} is not in {items_path.name}|add the item "
-                             "to the items file or drop this interaction")
+            raise _FieldError("item_id", f"{item_id!r} is not in {items_path.name}",
+                              "add the item to the items file or drop this interaction")
         return {
             "user_id": _text(row, "user_id", True),
             "item_id": item_id,

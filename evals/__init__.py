@@ -1,0 +1,1 @@
+"""Offline evaluation: ranking accuracy, transfer and explanation quality on real scenes."""

@@ -1,0 +1,3 @@
+from scenebridge.cli import main
+
+main()

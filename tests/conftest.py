@@ -1,0 +1,101 @@
+"""Shared fixtures: real MovieLens data from the installed packages and a real Chroma store.
+
+The ML-100k Comedy -> Sci-Fi store is built once per test session (about 25 s: MiniLM on CPU).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from retrievers import Retriever, SceneStore, ingest  # noqa: E402
+from scenebridge.data import load_dataset, split_by_genre  # noqa: E402
+from scenebridge.data.movielens import MOVIELENS  # noqa: E402
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "realdata" in item.keywords:
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(20261127)
+
+
+@pytest.fixture(scope="session")
+def ml100k():
+    return load_dataset("ml-100k")
+
+
+@pytest.fixture(scope="session")
+def ml100k_split(ml100k):
+    return split_by_genre(ml100k, "Comedy", "Sci-Fi")
+
+
+@pytest.fixture(scope="session")
+def store_path(tmp_path_factory, ml100k, ml100k_split) -> Path:
+    path = tmp_path_factory.mktemp("store")
+    ingest(SceneStore(path, create=True), ml100k, ml100k_split, progress=False,
+           source="Comedy", target="Sci-Fi")
+    return path
+
+
+@pytest.fixture(scope="session")
+def retriever(store_path) -> Retriever:
+    return Retriever(SceneStore(store_path))
+
+
+class RawMovieLens:
+    """An independent reading of the raw atomic files with the csv module (no pandas, no
+    scenebridge code), to check scenebridge's counts against."""
+
+    def __init__(self, name: str):
+        source = MOVIELENS[name]
+        with source.path("item").open(encoding="utf-8") as handle:
+            rows = list(csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))[1:]
+        self.genres = {}
+        for row in rows:
+            self.genres.setdefault(row[0], set(row[3].split()))
+        with source.path("inter").open(encoding="utf-8") as handle:
+            rows = list(csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))[1:]
+        self.ratings = [(u, i, float(r), float(t)) for u, i, r, t in rows]
+
+    def split(self, source: set[str], target: set[str]):
+        item_scene, dropped = {}, set()
+        for item, genres in self.genres.items():
+            s, t = bool(genres & source), bool(genres & target)
+            if s and t:
+                dropped.add(item)
+            elif s:
+                item_scene[item] = "source"
+            elif t:
+                item_scene[item] = "target"
+        return item_scene, dropped
+
+    def user_scene_items(self, item_scene: dict[str, str]) -> dict[tuple[str, str], set[str]]:
+        seen = defaultdict(set)
+        for user, item, _, _ in self.ratings:
+            if item in item_scene:
+                seen[(user, item_scene[item])].add(item)
+        return seen
+
+    def active_in_both(self, item_scene: dict[str, str], minimum: int = 5) -> int:
+        counts = Counter()
+        for (user, scene), items in self.user_scene_items(item_scene).items():
+            if len(items) >= minimum:
+                counts[user] += 1
+        return sum(1 for n in counts.values() if n == 2)
+
+
+@pytest.fixture(scope="session")
+def raw100k() -> RawMovieLens:
+    return RawMovieLens("ml-100k")
