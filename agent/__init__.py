@@ -1,0 +1,1 @@
+"""The ranking agent: candidates, prompts to a local LLM, ranking, explanations."""
