@@ -1,0 +1,91 @@
+"""The ranker contract: every ranking method, LLM or not, takes a ``RankingRequest`` and returns
+a ``Ranking``. A ranker never raises on a bad model answer: it falls back to the candidate
+scores and says why in ``fallback``."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+
+class PromptItem(BaseModel):
+    """An item as a prompt shows it: the id plus what a reader needs."""
+
+    item_id: str
+    title: str
+    genres: list[str] = Field(default_factory=list)
+    rating: float | None = None
+
+
+class RankingRequest(BaseModel):
+    user_id: str | None = None
+    source_scene: str
+    target_scene: str
+    evidence: list[PromptItem] = Field(default_factory=list, description="Source-scene items, for the prompt.")
+    target_history: list[PromptItem] = Field(default_factory=list, description="Empty for a cold user.")
+    candidates: list[PromptItem]
+    # Candidate generators' scores: generator name -> item id -> score; and their fusion.
+    generator_scores: dict[str, dict[str, float]] = Field(default_factory=dict)
+    prior: dict[str, float] = Field(default_factory=dict, description="Fused candidate score per item.")
+
+    @property
+    def ids(self) -> list[str]:
+        return [c.item_id for c in self.candidates]
+
+    def prompt_context(self) -> dict:
+        return {
+            "source_scene": self.source_scene,
+            "target_scene": self.target_scene,
+            "evidence": [e.model_dump() for e in self.evidence],
+            "target_history": [e.model_dump() for e in self.target_history],
+        }
+
+
+class PromptInfo(BaseModel):
+    template: str
+    sha256: str
+
+
+class OutputErrors(BaseModel):
+    """Counts of what the model got wrong (the evaluation reports their rates)."""
+
+    invalid: int = 0  # unparsable answer
+    out_of_candidates: int = 0
+    duplicates: int = 0
+    missing: int = 0  # candidates the answer left out
+
+
+class Ranking(BaseModel):
+    ranker: str
+    item_ids: list[str] = Field(description="Best first; always a permutation of the candidates.")
+    scores: dict[str, float]
+    prompt: PromptInfo | None = None
+    fallback: str | None = Field(default=None, description="Why the candidate scores were used instead.")
+    errors: OutputErrors = Field(default_factory=OutputErrors)
+    llm_calls: int = 0
+    llm_seconds: float = 0.0
+    prompt_tokens: int = 0
+
+
+@runtime_checkable
+class Ranker(Protocol):
+    name: str
+
+    async def rank(self, request: RankingRequest) -> Ranking: ...
+
+
+def order_by(scores: dict[str, float], request: RankingRequest) -> list[str]:
+    """Candidates sorted by score, ties broken by the prior, then by the given order."""
+    ids = request.ids
+    keys = [(-scores.get(i, -np.inf), -request.prior.get(i, 0.0), n) for n, i in enumerate(ids)]
+    return [ids[n] for *_, n in sorted(keys)]
+
+
+def prior_ranking(request: RankingRequest, ranker: str, reason: str | None,
+                  errors: OutputErrors | None = None) -> Ranking:
+    """The fallback: rank by the candidate generators' fused score."""
+    scores = {i: request.prior.get(i, 0.0) for i in request.ids}
+    return Ranking(ranker=ranker, item_ids=order_by(scores, request), scores=scores, fallback=reason,
+                   errors=errors or OutputErrors())
