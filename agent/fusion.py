@@ -1,6 +1,8 @@
 """Fusion of ranking signals: the LLM's scores and the candidate generators' scores.
 
-Each component is z-normalised over one user's candidate list, then weighted. Weights are
+Generator scores arrive z-normalised over the user's whole eligible target scene
+(``CandidateSet.normalized``); the LLM's scores exist only for the candidates, so they are
+z-normalised over the candidate list. The components are then weighted and summed. Weights are
 fitted on validation users (never on the users an evaluation reports) by a coordinate grid
 search on NDCG@10, and saved as JSON so a run records exactly what it used.
 """
@@ -46,7 +48,8 @@ def fuse(components: dict[str, dict[str, float]], ids: list[str], weights: dict[
     for name, scores in components.items():
         weight = weights.get(name, 0.0)
         if weight:
-            total += weight * zscore(np.array([scores.get(i, 0.0) for i in ids], dtype=float))
+            values = np.array([scores.get(i, 0.0) for i in ids], dtype=float)
+            total += weight * (zscore(values) if name == LLM else values)
     return dict(zip(ids, total.tolist(), strict=True))
 
 

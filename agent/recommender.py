@@ -1,0 +1,173 @@
+"""The agent: one request in, ranked and explained recommendations out.
+
+retrieval (histories, titles) -> candidates (given, or generated and scored by every generator)
+-> ranker (the LLM, through the prompt templates) -> explanations (evidence first) -> result.
+The CLI, the evaluation harness and serve.py all call ``Recommender.recommend``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from agent.candidates import CandidateSet, RatedItem, UserEvidence, generate_candidates, load_scene_data
+from agent.candidates import score_candidates as score_given
+from agent.explain import Explainer
+from agent.fusion import FusionWeights
+from agent.llm import LLMBackend
+from agent.rankers import PromptItem, Ranking, RankingRequest, make_ranker
+from agent.requests import Recommendation, RecommendedItem, RecommendRequest
+from retrievers import Retriever
+from scenebridge.domain import HistoryEntry, Item
+from scenebridge.errors import ScenebridgeError
+
+LIKED = 4.0
+
+
+class Recommender:
+    def __init__(self, retriever: Retriever, llm: LLMBackend | None, *, weights: FusionWeights | None = None,
+                 evidence_items: int = 15, history_items: int = 10, explanation_evidence: int = 3):
+        self.retriever = retriever
+        self.llm = llm
+        self.weights = weights or FusionWeights()
+        self.evidence_items = evidence_items
+        self.history_items = history_items
+        self.explanation_evidence = explanation_evidence
+        self.explainer = Explainer(llm)
+
+    # -- scenes and people ---------------------------------------------------------------------
+    def scenes(self, request: RecommendRequest) -> tuple[str, str]:
+        target = self.retriever.check_scene(request.target_scene)
+        if request.source_scene:
+            source = self.retriever.check_scene(request.source_scene)
+        elif self.retriever.info.get("source") and self.retriever.info["source"] != target:
+            source = self.retriever.info["source"]
+        else:
+            others = [s for s in self.retriever.scenes if s != target]
+            if len(others) != 1:
+                raise ScenebridgeError("which scene holds the user's evidence?", param="source_scene",
+                                       hint=f"name a source scene: {', '.join(others)}")
+            source = others[0]
+        if source == target:
+            raise ScenebridgeError(f"source and target are both {target!r}", param="source_scene",
+                                   hint="recommend in another scene than the evidence comes from")
+        return source, target
+
+    def evidence(self, request: RecommendRequest, source: str, target: str) -> tuple[UserEvidence, list[HistoryEntry], list[HistoryEntry]]:
+        """The person's source items and target history, from the store or from liked titles."""
+        if request.user_id is not None:
+            source_history = self.retriever.history(request.user_id, source).entries
+            target_history = self.retriever.history(request.user_id, target).entries
+        else:
+            liked = [self.retriever.resolve(title) for title in request.likes]
+            source_history = [HistoryEntry(item_id=i.item_id, timestamp=n, rating=5.0)
+                              for n, i in enumerate(liked) if i.scene == source]
+            target_history = [HistoryEntry(item_id=i.item_id, timestamp=n, rating=5.0)
+                              for n, i in enumerate(liked) if i.scene == target]
+            if not source_history and not target_history:
+                raise ScenebridgeError(
+                    f"none of the liked titles is in {source} or {target}", param="likes",
+                    hint=f"name titles of {source} (your tastes) or {target}: "
+                    + "; ".join(f"{i.item_id} is in {i.scene or 'no scene'}" for i in liked))
+        evidence = UserEvidence(
+            user_id=request.user_id, source_scene=source, target_scene=target,
+            source_items=tuple(RatedItem(item_id=e.item_id, rating=e.rating) for e in source_history),
+            target_history=tuple(e.item_id for e in target_history),
+        )
+        return evidence, source_history, target_history
+
+    def _prompt_evidence(self, history: list[HistoryEntry], limit: int, items: dict[str, Item]) -> list[PromptItem]:
+        """At most ``limit`` items, oldest first: the most recent liked ones, topped up with the
+        most recent others when fewer were liked."""
+        liked = [e for e in history if e.rating is None or e.rating >= LIKED]
+        others = [e for e in history if not (e.rating is None or e.rating >= LIKED)]
+        chosen = liked[-limit:] if len(liked) >= limit else liked + others[len(others) - (limit - len(liked)):]
+        chosen = sorted(chosen, key=lambda e: e.timestamp)
+        return [PromptItem(item_id=e.item_id, title=items[e.item_id].title, genres=list(items[e.item_id].genres),
+                           rating=e.rating) for e in chosen]
+
+    # -- the request ---------------------------------------------------------------------------
+    async def recommend(self, request: RecommendRequest) -> Recommendation:
+        timings: dict[str, float] = {}
+        started = clock = time.perf_counter()
+
+        def lap(name: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            timings[name] = round(now - clock, 4)
+            clock = now
+
+        source, target = self.scenes(request)
+        evidence, source_history, target_history = self.evidence(request, source, target)
+        lap("retrieval")
+
+        data = load_scene_data(self.retriever)
+        if request.candidates is not None:
+            candidates = score_given(data, evidence, [c for c in request.candidates if c not in request.exclude])
+        else:
+            candidates = generate_candidates(data, evidence, limit=request.n_candidates, exclude=request.exclude)
+        if not candidates.items:
+            raise ScenebridgeError(f"no candidate left to rank in {target}", param="candidates",
+                                   hint="give candidates, or exclude fewer items")
+        lap("candidates")
+
+        ranking_request = self._ranking_request(request, candidates, evidence, source_history, target_history)
+        ranking = await self._rank(request, ranking_request)
+        timings["model"] = round(ranking.llm_seconds, 4)
+        lap("ranking")
+
+        top = ranking.item_ids[: request.k]
+        items = {i.item_id: i for i in self.retriever.items(top)}
+        explanations = await self._explain(request, top, items, source_history) if request.explain else {}
+        lap("explanation")
+        timings["total"] = round(time.perf_counter() - started, 4)
+
+        return Recommendation(
+            user=request.user_id, likes=request.likes, target_scene=target, source_scene=source,
+            items=[
+                RecommendedItem(
+                    item_id=item_id, title=items[item_id].title, rank=rank, score=round(ranking.scores[item_id], 6),
+                    explanation=explanations[item_id].text if item_id in explanations else None,
+                    evidence=explanations[item_id].evidence if item_id in explanations else [],
+                    explanation_source=explanations[item_id].source if item_id in explanations else None,
+                )
+                for rank, item_id in enumerate(top, start=1)
+            ],
+            ranker=ranking.ranker, prompt=ranking.prompt, model=self.llm.model if self.llm else None,
+            fallback=ranking.fallback, timings=timings, candidates=len(candidates.items),
+            errors=ranking.errors, dropped_citations=sum(e.dropped_citations for e in explanations.values()),
+        )
+
+    def _ranking_request(self, request, candidates: CandidateSet, evidence: UserEvidence,
+                         source_history, target_history) -> RankingRequest:
+        ids = candidates.item_ids
+        needed = ids + [e.item_id for e in source_history[-self.evidence_items * 3:]] + \
+            [e.item_id for e in target_history[-self.history_items:]]
+        items = {i.item_id: i for i in self.retriever.items(list(dict.fromkeys(needed)))}
+        normalized = candidates.normalized()
+        generator_scores = {name: dict(zip(ids, values.tolist(), strict=True)) for name, values in normalized.items()}
+        weights = {n: w for n, w in self.weights.weights.items() if n in candidates.generators}
+        prior = dict(zip(ids, candidates.fused(weights).tolist(), strict=True))
+        return RankingRequest(
+            user_id=evidence.user_id, source_scene=evidence.source_scene, target_scene=evidence.target_scene,
+            evidence=self._prompt_evidence(source_history, self.evidence_items, items),
+            target_history=self._prompt_evidence(target_history, self.history_items, items),
+            candidates=[PromptItem(item_id=i, title=items[i].title, genres=list(items[i].genres)) for i in ids],
+            generator_scores=generator_scores, prior=prior,
+        )
+
+    async def _rank(self, request: RecommendRequest, ranking_request: RankingRequest) -> Ranking:
+        if self.llm is None:
+            from agent.rankers.base import prior_ranking
+
+            return prior_ranking(ranking_request, request.ranker, "no model server configured")
+        ranker = make_ranker(request.ranker, self.llm, permutations=request.permutations, weights=self.weights)
+        return await ranker.rank(ranking_request)
+
+    async def _explain(self, request, top: list[str], items: dict[str, Item], source_history):
+        liked = [e.item_id for e in source_history if e.rating is None or e.rating >= LIKED] or \
+            [e.item_id for e in source_history]
+        history = {e.item_id for e in source_history}
+        evidence = {i: self.retriever.evidence_from(liked, i, k=self.explanation_evidence) for i in top}
+        results = await asyncio.gather(*(self.explainer.explain(items[i], evidence[i], history) for i in top))
+        return dict(zip(top, results, strict=True))

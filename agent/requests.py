@@ -1,0 +1,55 @@
+"""What a caller asks the agent and what it gets back (domain models; the HTTP layer has its own
+wire models)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, model_validator
+
+from agent.rankers import OutputErrors, PromptInfo
+
+
+class RecommendRequest(BaseModel):
+    user_id: str | None = Field(default=None, description="A user of the dataset (ML-1M: 1m_1).")
+    likes: list[str] = Field(default_factory=list, description="Titles a person likes, for someone "
+                             "not in the data.")
+    target_scene: str
+    source_scene: str | None = Field(default=None, description="Default: the store's source scene.")
+    candidates: list[str] | None = Field(default=None, description="Item ids to rank; default: generated.")
+    k: int = Field(default=10, ge=1, le=100)
+    n_candidates: int = Field(default=20, ge=2, le=100, description="Candidates generated for the ranker.")
+    ranker: str = "verbalizer"
+    permutations: int = Field(default=1, ge=1, le=10)
+    explain: bool = True
+    exclude: list[str] = Field(default_factory=list, description="Item ids never to recommend.")
+
+    @model_validator(mode="after")
+    def _one_person(self) -> RecommendRequest:
+        if (self.user_id is None) == (not self.likes):
+            raise ValueError("give either user_id or likes (titles the person likes), not both")
+        return self
+
+
+class RecommendedItem(BaseModel):
+    item_id: str
+    title: str
+    rank: int
+    score: float
+    explanation: str | None = None
+    evidence: list[str] = Field(default_factory=list, description="Ids of the user's items it rests on.")
+    explanation_source: str | None = Field(default=None, description="'llm' or 'evidence'.")
+
+
+class Recommendation(BaseModel):
+    user: str | None
+    likes: list[str] = Field(default_factory=list)
+    target_scene: str
+    source_scene: str
+    items: list[RecommendedItem]
+    ranker: str
+    prompt: PromptInfo | None = None
+    model: str | None = None
+    fallback: str | None = Field(default=None, description="Why candidate scores ranked instead of the LLM.")
+    timings: dict[str, float] = Field(default_factory=dict, description="Seconds per step.")
+    candidates: int = 0
+    errors: OutputErrors = Field(default_factory=OutputErrors)
+    dropped_citations: int = 0

@@ -1,0 +1,56 @@
+"""A fake LLM for unit tests of the code around the model (parsing, fallbacks, aggregation).
+It implements the real ``LLMBackend`` contract; behaviour is scripted per test."""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Callable
+
+from agent.llm import Completion, LLMBackend
+
+
+class FakeLLM:
+    name = "fake"
+    model = "fake-model"
+
+    def __init__(self, answer: Callable[[str, dict], Completion | Exception], *, multi_token_labels: bool = False):
+        self.answer = answer
+        self.multi_token_labels = multi_token_labels
+        self.prompts: list[str] = []
+
+    async def complete(self, prompt: str, **kwargs) -> Completion:
+        self.prompts.append(prompt)
+        result = self.answer(prompt, kwargs)
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    async def token_ids(self, text: str) -> list[int]:
+        if self.multi_token_labels:
+            return [1, 2]
+        return [1000 + string.ascii_uppercase.index(text.strip())]
+
+    async def aclose(self) -> None:
+        return None
+
+
+def labels_in(prompt: str) -> dict[str, str]:
+    """Label -> candidate title line, from a verbalizer prompt."""
+    return dict(re.findall(r"^([A-T])\. (.+?)(?: \[.*\])?$", prompt, flags=re.MULTILINE))
+
+
+def prefers(title_scores: dict[str, float]) -> Callable[[str, dict], Completion]:
+    """A verbalizer fake whose label logprobs follow the given title scores."""
+    import math
+
+    def answer(prompt: str, _: dict) -> Completion:
+        labels = labels_in(prompt)
+        logprobs = {f" {label}": math.log(title_scores.get(title, 1e-6)) for label, title in labels.items()}
+        best = max(logprobs, key=logprobs.get)
+        return Completion(text=best, top_logprobs=logprobs, prompt_tokens=len(prompt) // 4)
+
+    return answer
+
+
+assert isinstance(FakeLLM(lambda p, k: Completion(text="")), LLMBackend)
