@@ -24,6 +24,11 @@ from scenebridge.errors import ScenebridgeError
 LIKED = 4.0
 
 
+def shown_title(item: Item) -> str:
+    """The title as a prompt shows it: with the year, which tells films of one name apart."""
+    return f"{item.title} ({item.year})" if item.year else item.title
+
+
 class Recommender:
     def __init__(self, retriever: Retriever, llm: LLMBackend | None, *, weights: FusionWeights | None = None,
                  evidence_items: int = 15, history_items: int = 10, explanation_evidence: int = 3):
@@ -76,15 +81,14 @@ class Recommender:
         )
         return evidence, source_history, target_history
 
-    def _prompt_evidence(self, history: list[HistoryEntry], limit: int, items: dict[str, Item]) -> list[PromptItem]:
-        """At most ``limit`` items, oldest first: the most recent liked ones, topped up with the
+    @staticmethod
+    def _prompt_history(history: list[HistoryEntry], limit: int) -> list[HistoryEntry]:
+        """At most ``limit`` entries, oldest first: the most recent liked ones, topped up with the
         most recent others when fewer were liked."""
         liked = [e for e in history if e.rating is None or e.rating >= LIKED]
         others = [e for e in history if not (e.rating is None or e.rating >= LIKED)]
         chosen = liked[-limit:] if len(liked) >= limit else liked + others[len(others) - (limit - len(liked)):]
-        chosen = sorted(chosen, key=lambda e: e.timestamp)
-        return [PromptItem(item_id=e.item_id, title=items[e.item_id].title, genres=list(items[e.item_id].genres),
-                           rating=e.rating) for e in chosen]
+        return sorted(chosen, key=lambda e: e.timestamp)
 
     # -- the request ---------------------------------------------------------------------------
     async def recommend(self, request: RecommendRequest) -> Recommendation:
@@ -141,18 +145,25 @@ class Recommender:
     def _ranking_request(self, request, candidates: CandidateSet, evidence: UserEvidence,
                          source_history, target_history) -> RankingRequest:
         ids = candidates.item_ids
-        needed = ids + [e.item_id for e in source_history[-self.evidence_items * 3:]] + \
-            [e.item_id for e in target_history[-self.history_items:]]
+        shown_source = self._prompt_history(source_history, self.evidence_items)
+        shown_target = self._prompt_history(target_history, self.history_items)
+        needed = ids + [e.item_id for e in shown_source + shown_target]
         items = {i.item_id: i for i in self.retriever.items(list(dict.fromkeys(needed)))}
+
+        def prompt_items(entries: list[HistoryEntry]) -> list[PromptItem]:
+            return [PromptItem(item_id=e.item_id, title=shown_title(items[e.item_id]),
+                               genres=list(items[e.item_id].genres), rating=e.rating) for e in entries]
+
         normalized = candidates.normalized()
         generator_scores = {name: dict(zip(ids, values.tolist(), strict=True)) for name, values in normalized.items()}
         weights = {n: w for n, w in self.weights.weights.items() if n in candidates.generators}
         prior = dict(zip(ids, candidates.fused(weights).tolist(), strict=True))
         return RankingRequest(
             user_id=evidence.user_id, source_scene=evidence.source_scene, target_scene=evidence.target_scene,
-            evidence=self._prompt_evidence(source_history, self.evidence_items, items),
-            target_history=self._prompt_evidence(target_history, self.history_items, items),
-            candidates=[PromptItem(item_id=i, title=items[i].title, genres=list(items[i].genres)) for i in ids],
+            evidence=prompt_items(shown_source),
+            target_history=prompt_items(shown_target),
+            candidates=[PromptItem(item_id=i, title=shown_title(items[i]), genres=list(items[i].genres))
+                        for i in ids],
             generator_scores=generator_scores, prior=prior,
         )
 

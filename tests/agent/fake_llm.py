@@ -44,13 +44,24 @@ def prefers(title_scores: dict[str, float]) -> Callable[[str, dict], Completion]
     """A verbalizer fake whose label logprobs follow the given title scores."""
     import math
 
-    def answer(prompt: str, _: dict) -> Completion:
+    def answer(prompt: str, kwargs: dict) -> Completion:
+        if "sentence" in (kwargs.get("json_schema") or {}).get("properties", {}):
+            return explanation(prompt)
         labels = labels_in(prompt)
         logprobs = {f" {label}": math.log(title_scores.get(title, 1e-6)) for label, title in labels.items()}
         best = max(logprobs, key=logprobs.get)
         return Completion(text=best, top_logprobs=logprobs, prompt_tokens=len(prompt) // 4)
 
     return answer
+
+
+def explanation(prompt: str) -> Completion:
+    """An explanation that cites the first listed title and one the user never saw."""
+    import json
+
+    first = re.findall(r"^- (.+)$", prompt, flags=re.MULTILINE)[0]
+    return Completion(text=json.dumps({"sentence": f"Because you enjoyed {first}, this one should suit you.",
+                                       "cites": [first, "Made Up Film (2031)"]}))
 
 
 assert isinstance(FakeLLM(lambda p, k: Completion(text="")), LLMBackend)

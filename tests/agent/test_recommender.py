@@ -1,0 +1,98 @@
+"""The agent end to end on the real ML-100k store, around a fake or an unreachable model."""
+
+import asyncio
+import socket
+
+import pytest
+
+from agent.llm import Completion, OpenAIBackend
+from agent.recommender import Recommender
+from agent.requests import RecommendRequest
+from scenebridge.errors import NotFoundError, ScenebridgeError
+from tests.agent.fake_llm import FakeLLM, prefers
+
+pytestmark = pytest.mark.slow
+
+
+def recommend(retriever, llm, **fields):
+    return asyncio.run(Recommender(retriever, llm).recommend(RecommendRequest(**fields)))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_user_gets_k_explained_target_items(retriever):
+    seen = set(retriever.history("100k_1", "Sci-Fi").item_ids)
+    result = recommend(retriever, FakeLLM(prefers({})), user_id="100k_1", target_scene="Sci-Fi", k=5)
+    assert len(result.items) == 5 and [i.rank for i in result.items] == [1, 2, 3, 4, 5]
+    assert all(retriever.items([i.item_id])[0].scene == "Sci-Fi" for i in result.items)
+    assert not {i.item_id for i in result.items} & seen
+    comedy = set(retriever.history("100k_1", "Comedy").item_ids)
+    for item in result.items:
+        assert item.explanation.startswith("Because you enjoyed") and item.explanation_source == "llm"
+        assert item.evidence and set(item.evidence) <= comedy
+    assert result.dropped_citations == 5  # one invented title per explanation, dropped
+    assert result.source_scene == "Comedy" and result.prompt.template == "verbalizer"
+    assert {"retrieval", "candidates", "ranking", "model", "explanation", "total"} <= set(result.timings)
+
+
+def test_the_llm_decides_the_order(retriever):
+    base = recommend(retriever, FakeLLM(prefers({})), user_id="100k_1", target_scene="Sci-Fi", k=20,
+                     explain=False)
+    last = base.items[-1].item_id
+    steered = recommend(retriever, FakeLLM(prefers({last: 0.99})), user_id="100k_1", target_scene="Sci-Fi",
+                        k=20, explain=False)
+    assert steered.items[0].item_id == last and steered.fallback is None
+
+
+def test_model_down_falls_back_and_says_so(retriever):
+    dead = OpenAIBackend(base_url=f"http://127.0.0.1:{free_port()}/v1", max_retries=0, timeout_s=5)
+    result = recommend(retriever, dead, user_id="100k_1", target_scene="Sci-Fi", k=5)
+    assert result.fallback.startswith("LLMUnavailable")
+    assert len(result.items) == 5
+    assert all(i.explanation_source == "evidence" for i in result.items)
+
+
+def test_garbage_model_falls_back(retriever):
+    garbage = FakeLLM(lambda prompt, kwargs: Completion(text="lorem ipsum", top_logprobs={}))
+    result = recommend(retriever, garbage, user_id="100k_1", target_scene="Sci-Fi", k=3, ranker="listwise")
+    assert result.fallback.startswith("LLMBadOutput") and result.errors.invalid == 1
+
+
+def test_likes_for_a_person_not_in_the_data(retriever):
+    result = recommend(retriever, FakeLLM(prefers({})), likes=["groundhog day", "Annie Hall"],
+                       target_scene="Sci-Fi", k=3)
+    assert result.user is None and len(result.items) == 3
+    assert set(result.items[0].evidence) <= {"Groundhog Day (1993)", "Annie Hall (1977)"}
+
+
+def test_given_candidates_are_the_ones_ranked(retriever):
+    given = ["Star Wars (1977)", "Alien (1979)", "Contact (1997)"]
+    result = recommend(retriever, FakeLLM(prefers({"Contact (1997)": 0.9})), user_id="100k_2",
+                       target_scene="Sci-Fi", candidates=given, k=3, explain=False)
+    assert [i.item_id for i in result.items][0] == "Contact (1997)"
+    assert {i.item_id for i in result.items} == set(given)
+
+
+@pytest.mark.parametrize(
+    ("fields", "error", "text"),
+    [
+        ({"user_id": "nobody", "target_scene": "Sci-Fi"}, NotFoundError, "unknown user"),
+        ({"user_id": "100k_1", "target_scene": "Westerns"}, NotFoundError, "unknown scene"),
+        ({"likes": ["zzzz qqqq"], "target_scene": "Sci-Fi"}, NotFoundError, "unknown item"),
+        ({"user_id": "100k_1", "target_scene": "Sci-Fi", "candidates": ["Toy Story (1995)"]},
+         ScenebridgeError, "Toy Story"),
+        ({"user_id": "100k_1", "target_scene": "Sci-Fi", "ranker": "oracle"}, NotFoundError, "unknown ranker"),
+    ],
+)
+def test_bad_requests_are_clear_errors(retriever, fields, error, text):
+    with pytest.raises(error, match=text):
+        recommend(retriever, FakeLLM(prefers({})), **fields)
+
+
+def test_user_or_likes_not_both():
+    with pytest.raises(ValueError, match="either user_id or likes"):
+        RecommendRequest(user_id="1", likes=["x"], target_scene="Sci-Fi")
