@@ -1,0 +1,147 @@
+"""generate_candidates and score_candidates: what a candidate set may contain, and its fusion."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from agent.candidates import (
+    DEFAULT_GENERATORS,
+    CandidateSet,
+    UserEvidence,
+    generate_candidates,
+    make_generator,
+    score_candidates,
+    user_evidence,
+)
+from scenebridge.errors import NotFoundError, ScenebridgeError
+
+from .conftest import SOURCE, TARGET
+
+
+def check_set(data, evidence, candidates: CandidateSet, exclude=()) -> None:
+    target = data.scene(TARGET)
+    ids = candidates.item_ids
+    assert len(ids) == len(set(ids))
+    assert all(i in target.item_index for i in ids)
+    assert not set(ids) & (set(evidence.target_history) | set(exclude))
+    assert candidates.generators == list(DEFAULT_GENERATORS)
+    assert all(set(c.scores) == set(DEFAULT_GENERATORS) for c in candidates.items)
+    fused = candidates.fused()
+    assert (np.diff(fused) <= 1e-12).all()  # sorted by the default fusion
+
+
+def test_warm_user(data, evidence):
+    exclude = [str(i) for i in data.scene(TARGET).items[:5]]
+    candidates = generate_candidates(data, evidence, exclude=exclude, limit=100)
+    check_set(data, evidence, candidates, exclude)
+    assert 50 <= len(candidates.items) <= 100
+    for name in DEFAULT_GENERATORS:  # every generator has signal for this user
+        assert any(c.scores[name] > 0 for c in candidates.items)
+
+
+def test_each_generators_best_item_is_proposed(data, evidence):
+    candidates = generate_candidates(data, evidence, per_generator=5, limit=1000)
+    every = score_candidates(data, evidence, [str(i) for i in data.scene(TARGET).items
+                                              if i not in set(evidence.target_history)])
+    for name in DEFAULT_GENERATORS:
+        best = max(every.items, key=lambda c: c.scores[name])
+        assert best.item_id in candidates.item_ids
+    assert len(candidates.items) <= 4 * 5
+
+
+def test_cold_user(data, both_user):
+    cold = user_evidence(data, both_user, source=SOURCE, target=TARGET, cold=True)
+    candidates = generate_candidates(data, cold)
+    check_set(data, cold, candidates)
+    assert all(c.scores["itemknn"] == 0 for c in candidates.items)
+    assert any(c.scores["cross_cooc"] > 0 for c in candidates.items)
+    assert len({round(c.scores["embedding"], 9) for c in candidates.items}) > 1
+    # no target history: itemknn has no signal, and the fusion gives it no weight in practice
+    assert candidates.stats["itemknn"].std == 0
+
+
+def test_liked_items_only_person(data):
+    source = data.scene(SOURCE)
+    liked = [str(i) for i in source.items[np.argsort(-source.popularity)[:3]]]
+    person = UserEvidence(source_scene=SOURCE, target_scene=TARGET, source_items=liked)
+    candidates = generate_candidates(data, person, limit=20)
+    check_set(data, person, candidates)
+    assert len(candidates.items) == 20
+
+
+def test_limit_and_per_generator(data, evidence):
+    assert len(generate_candidates(data, evidence, per_generator=3, limit=7).items) == 7
+    with pytest.raises(ScenebridgeError):
+        generate_candidates(data, evidence, per_generator=0)
+
+
+def test_generators_by_name_spec_or_instance(data, evidence):
+    candidates = generate_candidates(
+        data, evidence, generators=["popularity", {"name": "embedding", "config": {"center": False}},
+                                    make_generator("cross_cooc")])
+    assert candidates.generators == ["popularity", "embedding", "cross_cooc"]
+    with pytest.raises(ScenebridgeError, match="twice"):
+        generate_candidates(data, evidence, generators=["popularity", "popularity"])
+    with pytest.raises(NotFoundError, match="candidate generator"):
+        generate_candidates(data, evidence, generators=["popular"])
+
+
+def test_score_candidates_keeps_the_callers_order(data, evidence):
+    ids = [str(i) for i in data.scene(TARGET).items[:10]]
+    candidates = score_candidates(data, evidence, [*ids, ids[0]])
+    assert candidates.item_ids == ids
+    generated = generate_candidates(data, evidence)
+    again = score_candidates(data, evidence, generated.item_ids)
+    assert [c.scores for c in again.items] == [c.scores for c in generated.items]
+    assert np.allclose(again.fused(), generated.fused())
+
+
+def test_score_candidates_names_a_bad_id(data, evidence):
+    with pytest.raises(NotFoundError, match="'Not A Film'"):
+        score_candidates(data, evidence, ["Not A Film"])
+    comedy = str(data.scene(SOURCE).items[0])
+    with pytest.raises(NotFoundError, match=re.escape(repr(comedy))) as error:
+        score_candidates(data, evidence, [comedy])
+    assert "Comedy item, not a Sci-Fi item" in error.value.hint
+
+
+def test_fusion_weights(data, evidence):
+    candidates = generate_candidates(data, evidence)
+    by_popularity = candidates.ranked({"popularity": 1.0})
+    popularity = [c.scores["popularity"] for c in by_popularity.items]
+    assert popularity == sorted(popularity, reverse=True)
+    with pytest.raises(ScenebridgeError, match="not in this set"):
+        candidates.fused({"llm": 1.0})
+    # z-scores against the whole eligible scene: an item's fused score ignores the other candidates
+    part = score_candidates(data, evidence, candidates.item_ids[::3])
+    assert np.allclose(part.fused(), candidates.fused()[::3])
+
+
+def test_a_call_takes_milliseconds(data, evidence):
+    generate_candidates(data, evidence)
+    started = time.perf_counter()
+    for _ in range(10):
+        generate_candidates(data, evidence)
+    assert (time.perf_counter() - started) / 10 < 0.05
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(weights=st.dictionaries(st.sampled_from(DEFAULT_GENERATORS),
+                               st.floats(-3, 3, allow_nan=False), min_size=0, max_size=4),
+       limit=st.integers(1, 150), per_generator=st.integers(1, 80), cold=st.booleans())
+def test_a_set_is_duplicate_free_and_resorting_permutes_it(data, both_user, weights, limit, per_generator, cold):
+    evidence = user_evidence(data, both_user, source=SOURCE, target=TARGET, cold=cold)
+    candidates = generate_candidates(data, evidence, limit=limit, per_generator=per_generator)
+    ids = candidates.item_ids
+    assert len(ids) == len(set(ids)) and len(ids) <= limit
+    resorted = candidates.ranked(weights)
+    assert sorted(resorted.item_ids) == sorted(ids)
+    assert {c.item_id: c.scores for c in resorted.items} == {c.item_id: c.scores for c in candidates.items}
+    fused = resorted.fused(weights)
+    assert (np.diff(fused) <= 1e-9).all()
