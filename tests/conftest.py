@@ -99,3 +99,27 @@ class RawMovieLens:
 @pytest.fixture(scope="session")
 def raw100k() -> RawMovieLens:
     return RawMovieLens("ml-100k")
+
+
+@pytest.fixture(scope="session")
+def llm_url():
+    """A real vLLM server for the whole run: the one already answering at the configured local
+    URL (or SCENEBRIDGE_TEST_LLM_URL), else one started here with the prepared default model and
+    stopped at the end."""
+    from agent.llm_server import is_ready, start_server, stop_server, wait_ready
+    from agent.models import prepare_model
+    from scenebridge.settings import get_settings
+
+    settings = get_settings()
+    url = os.environ.get("SCENEBRIDGE_TEST_LLM_URL") or settings.local_llm_url
+    if is_ready(url):
+        yield url
+        return
+    model_dir = prepare_model(settings.llm_model, settings.cache_dir, progress=False)
+    process = start_server(model_dir, settings.llm_model, settings.llm_port, settings.llm_host,
+                           settings.kv_cache_gib, max_model_len=settings.llm_max_model_len)
+    try:
+        wait_ready(url, process, settings.llm_start_timeout, progress=False)
+        yield url
+    finally:
+        stop_server(process)

@@ -1,0 +1,83 @@
+"""The agent against a real vLLM server (started once per test run) and the real ML-100k store."""
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from agent.llm import OpenAIBackend
+from agent.recommender import Recommender
+from agent.rankers.verbalizer import LABELS
+from agent.requests import RecommendRequest
+
+pytestmark = [pytest.mark.live_llm, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def llm(llm_url):
+    return lambda: OpenAIBackend(base_url=llm_url, timeout_s=180)
+
+
+def recommend(retriever, llm, **fields):
+    async def go():
+        backend = llm()
+        try:
+            return await Recommender(retriever, backend).recommend(RecommendRequest(**fields))
+        finally:
+            await backend.aclose()
+
+    return asyncio.run(go())
+
+
+def test_processed_logprobs_cover_every_allowed_label(llm):
+    async def go():
+        backend = llm()
+        ids = [(await backend.token_ids(f" {label}"))[0] for label in LABELS]
+        done = await backend.complete("Pick a letter from A to T.\nAnswer:", max_tokens=1, logprobs=20,
+                                      allowed_token_ids=ids)
+        await backend.aclose()
+        return done
+
+    done = asyncio.run(go())
+    assert done.text.strip() in LABELS
+    assert {t.strip() for t in done.top_logprobs} == set(LABELS)
+
+
+@pytest.mark.parametrize(("ranker", "permutations"), [("verbalizer", 1), ("verbalizer", 3), ("hybrid", 1)])
+def test_llm_rankers_rank_without_fallback(retriever, llm, ranker, permutations):
+    result = recommend(retriever, llm, user_id="100k_1", target_scene="Sci-Fi", k=20, ranker=ranker,
+                       permutations=permutations, explain=False)
+    assert result.fallback is None, result.fallback
+    assert len(result.items) == 20 == len({i.item_id for i in result.items})
+    assert result.model == "gemma-3-270m" and result.timings["model"] > 0
+
+
+def test_listwise_is_constrained_to_the_candidates(retriever, llm):
+    given = ["Star Wars (1977)", "Alien (1979)", "Contact (1997)", "Brazil (1985)", "Gattaca (1997)"]
+    result = recommend(retriever, llm, user_id="100k_1", target_scene="Sci-Fi", candidates=given, k=5,
+                       ranker="listwise", explain=False)
+    assert result.fallback is None, result.fallback
+    assert result.errors.out_of_candidates == 0 and result.errors.invalid == 0
+    assert sorted(i.item_id for i in result.items) == sorted(given)
+
+
+def test_explanations_cite_only_the_users_items(retriever, llm):
+    result = recommend(retriever, llm, user_id="100k_1", target_scene="Sci-Fi", k=3)
+    history = set(retriever.history("100k_1", "Comedy").item_ids)
+    for item in result.items:
+        assert item.explanation and set(item.evidence) <= history
+
+
+def test_cli_recommend_json(store_path, llm_url):
+    out = subprocess.run(
+        [sys.executable, "-m", "scenebridge.cli", "recommend", "--target", "Sci-Fi", "--likes",
+         "Groundhog Day; Annie Hall", "--k", "3", "--json", "--store", str(store_path), "--llm-url", llm_url],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "COLUMNS": "200"})
+    assert out.returncode == 0, out.stderr
+    document = json.loads(out.stdout)
+    assert {"user", "target_scene", "items", "ranker", "prompt", "model", "fallback", "timings"} <= set(document)
+    assert document["fallback"] is None and len(document["items"]) == 3
+    assert set(document["items"][0]) >= {"item_id", "title", "rank", "score", "explanation", "evidence"}
