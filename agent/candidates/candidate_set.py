@@ -5,9 +5,10 @@ mean and standard deviation of that generator's scores over the whole eligible t
 this user (every target item not in the history), not over the candidate set. So an item's fused
 score does not depend on which other items were picked, scores from generators of different
 scales (user counts, cosine sums, cosines) become comparable, and a generator with no signal for
-this user (itemknn for a cold user: all zero, std 0) adds 0 instead of noise. Measured against a
-rank-based (percentile) normalisation on ML-1M and ML-100k, z-scores fused as well or better
-(docs/candidates.md).
+this user (itemknn for a cold user: all zero, std 0) adds 0 instead of noise. Against a rank-based
+normalisation (percentiles over the same items), z-scores fused better on NDCG@10 (ML-1M
+Comedy -> Sci-Fi, equal weights: 0.554 against 0.541 warm, 0.547 against 0.532 cold; ML-100k
+likewise), with the same HR@10 (docs/candidates.md): a score far above the rest stays far above.
 """
 
 from __future__ import annotations

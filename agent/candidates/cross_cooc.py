@@ -1,15 +1,20 @@
-"""``cross_cooc``: target items liked by the users who like the same source-scene items.
+"""``cross_cooc``: target items taken up by the users who like the same source-scene items.
 
 The collaborative bridge between scenes, and the signal a cold user has: the score of a target
 item j is the sum over the user's liked source items i of cos(i, j), where the cosine compares
-item i's column of source likes with item j's column of target likes over the *bridge users*
-(users with at least one like in each scene; nobody else can co-occur, so nobody else enters the
-norms either).
+item i's column of source likes with item j's column of target interactions over the *bridge
+users* (users with a source like and a target interaction; nobody else can co-occur, so nobody
+else enters the norms either).
 
-A like is an interaction rated >= 4 (``min_rating``) or without a rating; a user who liked none
-of their source items is represented by all of them (the store's taste-profile rule). On ML-1M
-Comedy -> Sci-Fi, likes on the source side and every interaction on the target side ranked
-best (see docs/candidates.md); both thresholds are configurable.
+Choice of what counts (both configurable): on the source side, likes: an interaction rated >= 4
+(``min_rating``) or without a rating, since a disliked comedy is no evidence of taste; a user who
+liked none of their source items is represented by all of them (the store's taste-profile rule).
+On the target side, every interaction: what is predicted is the next target interaction, and
+counting only target likes ranked worse (ML-1M Comedy -> Sci-Fi, 500 users, NDCG@10 0.514 against
+0.553). Counting every source interaction instead of likes (``min_rating=None``) ranked slightly
+better on that benchmark (+0.007 NDCG@10 over three seeds of 500 users, about two standard errors
+of the paired difference), since exposure predicts exposure; likes stay the default because this
+generator is meant to find what the user would *like*, and the gap is small (docs/candidates.md).
 """
 
 from __future__ import annotations

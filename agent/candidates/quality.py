@@ -58,40 +58,73 @@ def active_users(data: SceneData, source: str, target: str, minimum: int = 5) ->
     return sorted(str(data.users[r]) for r in rows)
 
 
-def leave_last_out(data: SceneData, *, source: str | None = None, target: str | None = None,
-                   users: int = 200, negatives: int = 19, seed: int = 0, cold: bool = False,
-                   generators: Sequence[GeneratorSpec] = DEFAULT_GENERATORS,
-                   minimum: int = 5) -> QualityReport:
-    source, target = source or data.source, target or data.target
-    if source is None or target is None:
-        raise ScenebridgeError("name the source and the target scene", param="source")
+@dataclass(frozen=True)
+class Case:
+    """One evaluated user: their evidence, the held-out item, and the sampled negatives."""
+
+    evidence: UserEvidence
+    held_out: str
+    negatives: tuple[str, ...]
+
+    @property
+    def candidates(self) -> list[str]:
+        return [self.held_out, *self.negatives]
+
+
+def leave_last_out_cases(data: SceneData, *, source: str, target: str, users: int = 200,
+                         negatives: int = 19, seed: int = 0, cold: bool = False,
+                         minimum: int = 5) -> list[Case]:
+    """The seeded users and candidates of the protocol (the same for warm and cold)."""
     rng = np.random.default_rng(seed)
     pool = active_users(data, source, target, minimum)
     chosen = sorted(rng.choice(pool, size=min(users, len(pool)), replace=False).tolist())
     scene = data.scene(target)
-    per: dict[str, list[tuple[float, float]]] = {}
+    cases = []
     for user in chosen:
         history = data.history(user, target)
-        held_out = history[-1].item_id
-        seen = {scene.item_index[e.item_id] for e in history}
-        unseen = np.setdiff1d(np.arange(scene.n_items), np.fromiter(seen, dtype=np.int64))
-        sampled = [str(scene.items[c]) for c in rng.choice(unseen, size=negatives, replace=False)]
+        seen = np.array([scene.item_index[e.item_id] for e in history], dtype=np.int64)
+        unseen = np.setdiff1d(np.arange(scene.n_items), seen)
+        sampled = tuple(str(scene.items[c]) for c in rng.choice(unseen, size=negatives, replace=False))
         evidence = UserEvidence(
             user_id=user, source_scene=source, target_scene=target,
             source_items=tuple(RatedItem(item_id=e.item_id, rating=e.rating)
                                for e in data.history(user, source)),
             target_history=() if cold else tuple(e.item_id for e in history[:-1]),
         )
-        candidates = score_candidates(data, evidence, [held_out, *sampled], generators=generators)
-        columns = {name: np.array([c.scores[name] for c in candidates.items]) for name in candidates.generators}
-        columns[FUSED] = candidates.fused()
-        for name, scores in columns.items():
-            true = scores[0]
-            per.setdefault(name, []).append(expected_at_10(int((scores[1:] > true).sum()),
-                                                           int((scores[1:] == true).sum())))
-        per.setdefault(RANDOM, []).append(expected_at_10(0, negatives))
-    report = QualityReport(users=len(chosen), candidates=negatives + 1, cold=cold)
+        cases.append(Case(evidence=evidence, held_out=history[-1].item_id, negatives=sampled))
+    return cases
+
+
+def metrics_of(scores: np.ndarray) -> tuple[float, float]:
+    """NDCG@10 and HR@10 of candidate 0 (the held-out item) under ``scores``."""
+    true = scores[0]
+    return expected_at_10(int((scores[1:] > true).sum()), int((scores[1:] == true).sum()))
+
+
+def summarize(per: dict[str, list[tuple[float, float]]], *, users: int, candidates: int,
+              cold: bool) -> QualityReport:
+    report = QualityReport(users=users, candidates=candidates, cold=cold)
     for name, values in per.items():
         array = np.asarray(values)
         report.metrics[name] = Metrics(ndcg10=float(array[:, 0].mean()), hr10=float(array[:, 1].mean()))
     return report
+
+
+def leave_last_out(data: SceneData, *, source: str | None = None, target: str | None = None,
+                   users: int = 200, negatives: int = 19, seed: int = 0, cold: bool = False,
+                   generators: Sequence[GeneratorSpec] = DEFAULT_GENERATORS,
+                   minimum: int = 5) -> QualityReport:
+    """Each generator alone, the default fusion, and random, on the protocol's cases."""
+    source, target = source or data.source, target or data.target
+    if source is None or target is None:
+        raise ScenebridgeError("name the source and the target scene", param="source")
+    cases = leave_last_out_cases(data, source=source, target=target, users=users, negatives=negatives,
+                                 seed=seed, cold=cold, minimum=minimum)
+    per: dict[str, list[tuple[float, float]]] = {}
+    for case in cases:
+        candidates = score_candidates(data, case.evidence, case.candidates, generators=generators)
+        for name in candidates.generators:
+            per.setdefault(name, []).append(metrics_of(np.array([c.scores[name] for c in candidates.items])))
+        per.setdefault(FUSED, []).append(metrics_of(candidates.fused()))
+        per.setdefault(RANDOM, []).append(expected_at_10(0, negatives))
+    return summarize(per, users=len(cases), candidates=negatives + 1, cold=cold)
