@@ -40,8 +40,15 @@ def score_matrix(data: SceneData, query: Query, generators: Sequence[CandidateGe
     return scores
 
 
-def _stats(scores: np.ndarray, eligible: np.ndarray, names: list[str]) -> dict[str, ScoreStats]:
-    pool = scores[:, eligible] if eligible.any() else scores
+def _unseen(query: Query) -> np.ndarray:
+    """Target items outside the user's target history: where the fusion's z-scores are taken."""
+    unseen = np.ones(query.target.n_items, dtype=bool)
+    unseen[query.target_items] = False
+    return unseen
+
+
+def _stats(scores: np.ndarray, unseen: np.ndarray, names: list[str]) -> dict[str, ScoreStats]:
+    pool = scores[:, unseen] if unseen.any() else scores
     return {name: ScoreStats(mean=float(pool[n].mean()), std=float(pool[n].std()))
             for n, name in enumerate(names)}
 
@@ -59,8 +66,9 @@ def generate_candidates(data: SceneData, evidence: UserEvidence, *,
                         per_generator: int = 50, limit: int = 100,
                         exclude: Iterable[str] = ()) -> CandidateSet:
     """The union of each generator's ``per_generator`` best target items (items it scores > 0),
-    never an item of the target history or ``exclude``; every candidate carries every generator's
-    score; sorted by the default fused score and cut to ``limit``."""
+    never an item of the target history or ``exclude`` (ids outside the target scene are ignored
+    there); every candidate carries every generator's score; sorted by the default fused score
+    and cut to ``limit``."""
     if per_generator < 1 or limit < 1:
         raise ScenebridgeError("per_generator and limit must be at least 1", param="limit")
     query = resolve(data, evidence)
@@ -68,10 +76,9 @@ def generate_candidates(data: SceneData, evidence: UserEvidence, *,
     names = [g.name for g in chosen]
     scores = score_matrix(data, query, chosen)
 
-    eligible = np.ones(query.target.n_items, dtype=bool)
-    eligible[query.target_items] = False
-    excluded = [query.target.item_index[i] for i in exclude if i in query.target.item_index]
-    eligible[excluded] = False
+    unseen = _unseen(query)
+    eligible = unseen.copy()
+    eligible[[query.target.item_index[i] for i in exclude if i in query.target.item_index]] = False
 
     picked = np.zeros(query.target.n_items, dtype=bool)
     for row in scores:
@@ -80,7 +87,7 @@ def generate_candidates(data: SceneData, evidence: UserEvidence, *,
         if k:
             picked[allowed[np.argsort(-row[allowed], kind="stable")[:k]]] = True
     columns = np.flatnonzero(picked)
-    candidates = _candidate_set(query, scores, columns, names, _stats(scores, eligible, names))
+    candidates = _candidate_set(query, scores, columns, names, _stats(scores, unseen, names))
     return candidates.ranked().top(limit)
 
 
@@ -93,6 +100,4 @@ def score_candidates(data: SceneData, evidence: UserEvidence, item_ids: Sequence
     names = [g.name for g in chosen]
     columns = np.array([data.column(query.target, i) for i in dict.fromkeys(item_ids)], dtype=np.int64)
     scores = score_matrix(data, query, chosen)
-    eligible = np.ones(query.target.n_items, dtype=bool)
-    eligible[query.target_items] = False
-    return _candidate_set(query, scores, columns, names, _stats(scores, eligible, names))
+    return _candidate_set(query, scores, columns, names, _stats(scores, _unseen(query), names))

@@ -26,6 +26,8 @@ from scenebridge.errors import NotFoundError, ScenebridgeError
 
 from .conftest import SOURCE, TARGET
 
+pytestmark = pytest.mark.slow  # the session's ML-100k store
+
 BUILT_IN = ["popularity", "itemknn", "cross_cooc", "embedding"]
 
 

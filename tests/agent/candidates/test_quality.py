@@ -16,6 +16,8 @@ from agent.candidates.quality import FUSED, RANDOM, expected_at_10, leave_last_o
 
 from .conftest import SOURCE, TARGET
 
+pytestmark = pytest.mark.slow  # the session's ML-100k store
+
 RANDOM_NDCG = 0.227
 
 

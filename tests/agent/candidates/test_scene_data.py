@@ -14,6 +14,8 @@ from scenebridge.errors import NotFoundError
 
 from .conftest import SOURCE, TARGET
 
+pytestmark = pytest.mark.slow  # the session's ML-100k store
+
 
 def test_matrices_match_the_dataset(data, ml100k, ml100k_split):
     frame = ml100k_split.interactions(ml100k)
