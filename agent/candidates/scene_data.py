@@ -7,7 +7,8 @@ the item index maps, the popularity counts and the items' unit embedding vectors
 one user index, so a user's rows in the source and the target scene line up (cross-scene
 co-occurrence needs that).
 
-Loading ML-1M (11.8k histories, 467k interactions) takes about 2 s; ``load_scene_data`` caches
+Loading ML-1M (11.8k histories, 467k interactions) takes ~3 s on 2 busy cores (reading Chroma
+and parsing the JSON documents dominate); ``load_scene_data`` caches
 the result per store path, dataset and ingest time, so a re-ingested store is read again.
 """
 
