@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field
 
+from agent.candidates.quality import expected_at_10
+
 LLM = "llm"
 # Before any fit: trust the collaborative signals; the untuned LLM gets a small say. DESIGN.md
 # measured gemma-3-270m at chance zero-shot, so a fit is expected to lower its weight further.
@@ -53,25 +55,21 @@ def fuse(components: dict[str, dict[str, float]], ids: list[str], weights: dict[
     return dict(zip(ids, total.tolist(), strict=True))
 
 
-def ndcg_at(ranked: list[str], relevant: str, k: int = 10) -> float:
-    for position, item_id in enumerate(ranked[:k]):
-        if item_id == relevant:
-            return 1.0 / np.log2(position + 2)
-    return 0.0
-
-
 class FitExample(BaseModel):
     ids: list[str]
     held_out: str
     components: dict[str, dict[str, float]]
 
 
-def _mean_ndcg(examples: list[FitExample], weights: dict[str, float]) -> float:
+def mean_ndcg(examples: list[FitExample], weights: dict[str, float]) -> float:
+    """Mean NDCG@10 of the held-out items; ties count at their expectation over random orders, so
+    the candidates' listed order can never help."""
     scores = []
     for example in examples:
         fused = fuse(example.components, example.ids, weights)
-        ranked = sorted(example.ids, key=lambda i: -fused[i])
-        scores.append(ndcg_at(ranked, example.held_out))
+        true = fused[example.held_out]
+        others = np.array([v for i, v in fused.items() if i != example.held_out])
+        scores.append(expected_at_10(int((others > true).sum()), int((others == true).sum()))[0])
     return float(np.mean(scores)) if scores else 0.0
 
 
@@ -80,13 +78,13 @@ def fit_weights(examples: list[FitExample], *, grid=(0.0, 0.25, 0.5, 1.0, 2.0), 
     """Coordinate ascent over a grid of weights; returns the weights and their mean NDCG@10."""
     names = sorted({n for e in examples for n in e.components})
     weights = {n: (start or DEFAULT_WEIGHTS).get(n, 1.0) for n in names}
-    best = _mean_ndcg(examples, weights)
+    best = mean_ndcg(examples, weights)
     for _, name in itertools.product(range(rounds), names):
         for value in grid:
             trial = {**weights, name: value}
             if not any(trial.values()):
                 continue
-            score = _mean_ndcg(examples, trial)
+            score = mean_ndcg(examples, trial)
             if score > best + 1e-9:
                 best, weights = score, trial
     return weights, best

@@ -73,10 +73,12 @@ class Case:
 
 def leave_last_out_cases(data: SceneData, *, source: str, target: str, users: int = 200,
                          negatives: int = 19, seed: int = 0, cold: bool = False,
-                         minimum: int = 5) -> list[Case]:
-    """The seeded users and candidates of the protocol (the same for warm and cold)."""
+                         minimum: int = 5, pool: Sequence[str] | None = None) -> list[Case]:
+    """The seeded users and candidates of the protocol (the same for warm and cold). ``pool``
+    restricts the users drawn from (e.g. one split of evals/splits.py); default: every user
+    active in both scenes."""
     rng = np.random.default_rng(seed)
-    pool = active_users(data, source, target, minimum)
+    pool = sorted(pool) if pool is not None else active_users(data, source, target, minimum)
     chosen = sorted(rng.choice(pool, size=min(users, len(pool)), replace=False).tolist())
     scene = data.scene(target)
     cases = []

@@ -1,0 +1,46 @@
+"""``scenebridge fit-hybrid``: fit the hybrid ranker's fusion weights on validation users."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from scenebridge.cli._common import DatasetOption, JsonOption, StoreOption, print_json, print_table, store_path
+from scenebridge.cli.recommend_command import LlmUrlOption
+
+
+def fit_hybrid(
+    users: Annotated[int, typer.Option(min=10, help="Validation users to fit on.")] = 100,
+    seed: Annotated[int, typer.Option(help="Seed of the user and negative sampling.")] = 0,
+    cold: Annotated[bool, typer.Option(help="Fit for cold users (target history hidden).")] = False,
+    permutations: Annotated[int, typer.Option(min=1, max=10, help="Orders per LLM call.")] = 1,
+    llm_url: LlmUrlOption = None,
+    store: StoreOption = None,
+    dataset: DatasetOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Fit the weights that fuse the LLM with the candidate generators (validation users only;
+    evaluations report test users). Saved beside the store; --ranker hybrid then uses them."""
+    from agent.service import open_service
+    from evals.fusion_fit import fit
+
+    async def run():
+        async with open_service(store_path(store), dataset=dataset, llm_url=llm_url) as service:
+            return await fit(service, users=users, seed=seed, cold=cold, permutations=permutations,
+                             progress=not json_output)
+
+    weights = asyncio.run(run())
+    if json_output:
+        print_json(weights)
+        return
+    print_table("Fitted fusion weights", [{"component": k, "weight": v} for k, v in weights.weights.items()])
+    info = weights.fitted_on
+    typer.echo(f"NDCG@10 on {info['users']} validation users: fitted {info['ndcg@10']}, "
+               f"default weights {info['ndcg@10_default_weights']}; alone: "
+               + ", ".join(f"{k} {v}" for k, v in info["ndcg@10_alone"].items()))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("fit-hybrid")(fit_hybrid)
