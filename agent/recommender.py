@@ -18,6 +18,7 @@ from agent.llm import LLMBackend
 from agent.rankers import PromptItem, Ranking, RankingRequest, make_ranker
 from agent.requests import Recommendation, RecommendedItem, RecommendRequest
 from retrievers import Retriever
+from scenebridge.data._titles import display_title
 from scenebridge.domain import HistoryEntry, Item
 from scenebridge.errors import ScenebridgeError
 
@@ -26,7 +27,8 @@ LIKED = 4.0
 
 def shown_title(item: Item) -> str:
     """The title as a prompt shows it: with the year, which tells films of one name apart."""
-    return f"{item.title} ({item.year})" if item.year else item.title
+    title = display_title(item.title)  # "Dark Crystal, The" reads as "The Dark Crystal"
+    return f"{title} ({item.year})" if item.year else title
 
 
 class Recommender:
