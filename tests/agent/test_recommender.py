@@ -6,7 +6,7 @@ import socket
 import pytest
 
 from agent.llm import Completion, OpenAIBackend
-from agent.recommender import Recommender
+from agent.recommender import Recommender, shown_title
 from agent.requests import RecommendRequest
 from scenebridge.errors import NotFoundError, ScenebridgeError
 from tests.agent.fake_llm import FakeLLM, prefers
@@ -43,7 +43,8 @@ def test_the_llm_decides_the_order(retriever):
     base = recommend(retriever, FakeLLM(prefers({})), user_id="100k_1", target_scene="Sci-Fi", k=20,
                      explain=False)
     last = base.items[-1].item_id
-    steered = recommend(retriever, FakeLLM(prefers({last: 0.99})), user_id="100k_1", target_scene="Sci-Fi",
+    shown = shown_title(retriever.items([last])[0])  # the fake reads titles as the prompt shows them
+    steered = recommend(retriever, FakeLLM(prefers({shown: 0.99})), user_id="100k_1", target_scene="Sci-Fi",
                         k=20, explain=False)
     assert steered.items[0].item_id == last and steered.fallback is None
 
