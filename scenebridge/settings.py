@@ -18,6 +18,11 @@ def _default_cache_dir() -> Path:
     return Path(base) / "scenebridge"
 
 
+def _default_vllm_python() -> Path:
+    """The vLLM environment scripts/setup.sh creates beside the app's (repo root/.venv-vllm)."""
+    return Path(__file__).resolve().parent.parent / ".venv-vllm" / "bin" / "python"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SCENEBRIDGE_", extra="ignore")
 
@@ -37,10 +42,52 @@ class Settings(BaseSettings):
         ge=1,
         description="Ratings a user needs in a scene to count as active there (scene overlaps).",
     )
+    llm_url: str | None = Field(
+        default=None,
+        description="OpenAI-compatible model server to use (ending in /v1). Unset: the local vLLM "
+        "server at llm_host:llm_port, started on demand.",
+    )
+    llm_host: str = Field(default="127.0.0.1", description="Host the local vLLM server listens on.")
+    llm_port: int = Field(default=8011, ge=1, le=65535, description="Port of the local vLLM server.")
+    llm_model: str = Field(
+        default="gemma-3-270m",
+        description="Model the local server serves: a packaged model's name (scenebridge model "
+        "prepare) or the directory of a prepared Hugging Face model.",
+    )
+    vllm_python: Path = Field(
+        default_factory=_default_vllm_python,
+        description="Python of the vLLM environment (made by scripts/setup.sh).",
+    )
+    kv_cache_gib: float = Field(
+        default=2.0, gt=0, description="KV cache of the local vLLM server, GiB (VLLM_CPU_KVCACHE_SPACE)."
+    )
+    llm_max_model_len: int = Field(
+        default=2048, ge=256, description="Context length of the local vLLM server, tokens."
+    )
+    llm_start_timeout: float = Field(
+        default=600.0, gt=0, description="Seconds to wait for a local vLLM server to answer after start."
+    )
+    llm_timeout: float = Field(
+        default=120.0, gt=0, description="Seconds one request to the model server may take."
+    )
 
     @property
     def store_path(self) -> Path:
         return self.store_dir or self.cache_dir / "store"
+
+    @property
+    def models_dir(self) -> Path:
+        """Prepared models: <cache_dir>/models/<name>/."""
+        return self.cache_dir / "models"
+
+    @property
+    def logs_dir(self) -> Path:
+        """Model-server logs and pid files."""
+        return self.cache_dir / "logs"
+
+    @property
+    def local_llm_url(self) -> str:
+        return f"http://{self.llm_host}:{self.llm_port}/v1"
 
 
 @lru_cache(maxsize=1)
