@@ -4,8 +4,11 @@ SB := $(VENV)/bin/scenebridge
 export HF_HUB_OFFLINE := 1
 
 .PHONY: setup demo test test-fast bench
+# Both environments (.venv, .venv-vllm), then the default model converted once for vLLM
+# (~/.cache/scenebridge/models/gemma-3-270m; a second run returns at once).
 setup:
 	bash scripts/setup.sh
+	$(SB) model prepare
 
 # The main job end to end on real MovieLens-1M scenes: ingest Comedy -> Sci-Fi into the Chroma
 # store, then query it.

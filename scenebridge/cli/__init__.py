@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from scenebridge.cli import data_commands, retrieval_commands
+from scenebridge.cli import data_commands, llm_commands, retrieval_commands
 from scenebridge.errors import ScenebridgeError
 from scenebridge.settings import offline_environment
 
@@ -22,6 +22,7 @@ app = typer.Typer(
 )
 data_commands.register(app)
 retrieval_commands.register(app)
+llm_commands.register(app)
 
 
 def main() -> None:
