@@ -7,7 +7,8 @@ import sys
 
 import typer
 
-from scenebridge.cli import data_commands, llm_commands, retrieval_commands
+from scenebridge.cli import data_commands, fit_command, llm_commands, recommend_command, retrieval_commands
+from scenebridge.cli import serve_command
 from scenebridge.errors import ScenebridgeError
 from scenebridge.settings import offline_environment
 
@@ -22,7 +23,10 @@ app = typer.Typer(
 )
 data_commands.register(app)
 retrieval_commands.register(app)
+recommend_command.register(app)
+fit_command.register(app)
 llm_commands.register(app)
+serve_command.register(app)
 
 
 def main() -> None:

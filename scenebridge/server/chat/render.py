@@ -1,0 +1,78 @@
+"""Answers in Markdown: ranked, explained recommendations, or help when nothing was understood.
+
+A list item is written "1. **Title** (year)": conversation.py reads earlier answers back from it.
+"""
+
+from __future__ import annotations
+
+from agent.requests import Recommendation
+from scenebridge.data._titles import display_title
+from scenebridge.domain import Item
+from scenebridge.server.chat.parse import Unresolved
+from scenebridge.server.chat.titles import shown
+
+REFINE = 'Refine with "something older", "newer", "not <title>" or "more".'
+
+
+def _bold(item: Item) -> str:
+    title = f"**{display_title(item.title)}**"
+    return f"{title} ({item.year})" if item.year else title
+
+
+def _names(items: list[Item]) -> str:
+    names = [_bold(i) for i in items]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def recommendations(result: Recommendation, items: dict[str, Item], *, likes: list[Item],
+                    notes: list[str]) -> str:
+    """``items``: every item the answer names (recommended ones and their evidence), by id."""
+    if result.user:
+        who = f"user **{result.user}** (from their {result.source_scene} history)"
+    else:
+        who = f"someone who likes {_names(likes)}"
+    lines = [f"Here are {len(result.items)} {result.target_scene} picks for {who}:", ""]
+    for rec in result.items:
+        item = items.get(rec.item_id)
+        lines.append(f"{rec.rank}. {_bold(item) if item else f'**{rec.title}**'}")
+        if rec.explanation:
+            lines.append(f"   - Why: {rec.explanation}")
+        if rec.evidence:
+            cited = [shown(items[e]) if e in items else e for e in rec.evidence]
+            lines.append(f"   - Evidence: {'; '.join(cited)}")
+    lines.append("")
+    if result.fallback:
+        lines.append(f"> Ranked by candidate scores, not by the model: {result.fallback}.")
+        lines.append("")
+    for note in notes:
+        lines.append(f"_{note}_")
+    if notes:
+        lines.append("")
+    model = f"{result.model}, {result.ranker}" if result.model else result.ranker
+    lines.append(f"_Ranked from {result.candidates} candidates ({model})._ {REFINE}")
+    return "\n".join(lines)
+
+
+def help_answer(*, scene: str, popular: list[Item], examples: list[Item], unknown: list[Unresolved],
+                notes: list[str], items: dict[str, Item]) -> str:
+    """When no liked title (and no user) came through: what was understood, how to ask, and the
+    scene's best-known items to start from."""
+    lines = ["I could not find a title I know in your message, so I cannot tell what you like yet.", ""]
+    understood = [f"you want **{scene}** recommendations"]
+    for miss in unknown:
+        guess = [shown(items[s]) if s in items else s for s in miss.suggestions]
+        understood.append(f'I did not recognise "{miss.text}"' + (f" (did you mean {' or '.join(guess)}?)"
+                                                                     if guess else ""))
+    lines.append("What I understood: " + "; ".join(understood) + ".")
+    lines.extend(f"_{note}_" for note in notes)
+    lines.append("")
+    if len(examples) >= 2:
+        a, b = (display_title(i.title) for i in examples[:2])
+        lines.append(f"Name a few titles you enjoyed, for example: *I loved {a} and {b} — what "
+                     f"{scene.lower()} should I watch?* Titles in quotes are matched loosely "
+                     f'("{a[:-1]}" still finds {a}).')
+        lines.append("")
+    if popular:
+        lines.append(f"Meanwhile, the best-known {scene} here:")
+        lines.extend(f"- {_bold(i)}" for i in popular)
+    return "\n".join(lines)

@@ -1,0 +1,179 @@
+"""A chat completion request -> an answer: the conversation is read (conversation.py), turned
+into one RecommendRequest for the shared service, and the result written in Markdown
+(render.py); the structured result rides along in extra fields."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from agent.requests import Recommendation, RecommendRequest
+from scenebridge.domain import Item
+from scenebridge.errors import NotFoundError, ScenebridgeError
+from scenebridge.server.chat import render
+from scenebridge.server.chat.conversation import Turn, Understanding, understand
+from scenebridge.server.chat.titles import shown
+from scenebridge.server.protocol import (
+    MAX_K,
+    AssistantMessage,
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    Choice,
+    ChunkChoice,
+    Delta,
+    Understood,
+    Usage,
+    completion_id,
+)
+from scenebridge.server.state import ServerState
+
+
+@dataclass
+class ChatAnswer:
+    text: str
+    understood: Understood
+    recommendation: Recommendation | None = None
+
+
+async def answer(state: ServerState, request: ChatCompletionRequest) -> ChatAnswer:
+    card = state.model(request.model)
+    retriever, catalogue = state.service.retriever, state.catalogue
+    turns = [Turn(m.role, m.text) for m in request.messages]
+    seen = understand(turns, catalogue)
+    notes: list[str] = []
+
+    user_id = request.user_id
+    if user_id is not None:
+        retriever.check_user(user_id)  # an unknown user given as a field is an error (404)
+    elif seen.user:
+        try:
+            user_id = retriever.check_user(seen.user)
+        except NotFoundError:
+            notes.append(f"There is no user {seen.user!r} in {retriever.dataset}.")
+    if request.target_scene:
+        target = state.scene(request.target_scene)
+    else:
+        target = seen.scene or card.scene or seen.earlier_scene or catalogue.default_target(seen.likes)
+
+    likes = [i for i in seen.likes if i.scene in retriever.scenes]
+    outside = [i for i in seen.likes if i.scene not in retriever.scenes]
+    if outside:
+        notes.append(f"{_list(outside)} {'is' if len(outside) == 1 else 'are'} in none of this store's scenes "
+                     f"({', '.join(retriever.scenes)}), so {'it does' if len(outside) == 1 else 'they do'} not count.")
+    if user_id is not None and likes:
+        notes.append(f"Recommending for user {user_id}; the titles named are not used.")
+    k = min(request.k or seen.k or state.config.default_k, MAX_K)
+    exclude = [i.item_id for i in seen.excludes] + seen.shown
+    left_out = [i for i in seen.excludes if i.scene == target]
+    if left_out:
+        notes.append(f"Left out: {_list(left_out)}.")
+    if likes or user_id:
+        for miss in seen.unknown:
+            guess = [shown(catalogue.items[s]) for s in miss.suggestions if s in catalogue.items]
+            notes.append(f'I did not recognise "{miss.text}"' + (f" (did you mean {' or '.join(guess)}?)." if guess else "."))
+    for phrase in seen.unmatched_excludes:
+        notes.append(f'Nothing called "{phrase}" to leave out.')
+    years = _year_filter(state, seen, target)
+    understood = Understood(
+        likes=[i.item_id for i in likes], user_id=user_id, target_scene=target, exclude=exclude,
+        min_year=seen.min_year, max_year=seen.max_year, page=1 + len(seen.shown) // max(k, 1),
+        unknown=[u.text for u in seen.unknown], notes=notes)
+
+    if user_id is None and not likes:
+        return ChatAnswer(_help(state, target, seen, notes), understood)
+
+    request_fields = dict(user_id=user_id, likes=[] if user_id else [i.item_id for i in likes],
+                          target_scene=target, k=k, explain=request.explain)
+    try:
+        result = await _recommend(state, RecommendRequest(**request_fields, exclude=exclude + years))
+        if years:
+            notes.append(f"Only {target} {seen.year_reason}.")
+    except ScenebridgeError as exc:
+        if exc.param != "candidates":  # "no candidate left to rank"
+            raise
+        if not years:
+            text = f"There is nothing more to show in {target} with these constraints."
+            return ChatAnswer(text + "\n\n" + "\n".join(f"_{n}_" for n in notes), understood)
+        notes.append(f"Nothing in {target} is {seen.year_reason}, so the years are not limited.")
+        result = await _recommend(state, RecommendRequest(**request_fields, exclude=exclude))
+    understood.notes = notes
+    named = {rec.item_id for rec in result.items} | {e for rec in result.items for e in rec.evidence}
+    items = {i.item_id: i for i in retriever.items(sorted(named))}
+    return ChatAnswer(render.recommendations(result, items, likes=likes, notes=notes), understood, result)
+
+
+async def _recommend(state: ServerState, request: RecommendRequest) -> Recommendation:
+    async with state.queue.slot():
+        return await state.service.recommend(request)
+
+
+def _year_filter(state: ServerState, seen: Understanding, target: str) -> list[str]:
+    """Target items outside the years asked for (items without a year stay in)."""
+    if seen.min_year is None and seen.max_year is None:
+        return []
+    low, high = seen.min_year or -10**9, seen.max_year or 10**9
+    return [i.item_id for i in state.catalogue.scene_items(target) if i.year and not low <= i.year <= high]
+
+
+def _help(state: ServerState, target: str, seen: Understanding, notes: list[str]) -> str:
+    catalogue = state.catalogue
+    source = next((s for s in state.service.retriever.scenes if s != target), target)
+    suggestions = {s for u in seen.unknown for s in u.suggestions}
+    items = {i: catalogue.items[i] for i in suggestions if i in catalogue.items}
+    return render.help_answer(scene=target, popular=catalogue.scene_items(target)[:5],
+                              examples=catalogue.scene_items(source)[:2], unknown=seen.unknown,
+                              notes=notes, items=items)
+
+
+def _list(items: list[Item]) -> str:
+    names = [shown(i) for i in items[:6]] + ([f"{len(items) - 6} more"] if len(items) > 6 else [])
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+# -- the wire -----------------------------------------------------------------------------------
+def count_tokens(text: str) -> int:
+    """Words and punctuation marks: an estimate (no tokenizer is called)."""
+    return len(re.findall(r"\w+|[^\w\s]", text))
+
+
+def usage(request: ChatCompletionRequest, text: str) -> Usage:
+    prompt = sum(count_tokens(m.text) for m in request.messages)
+    completion = count_tokens(text)
+    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
+
+
+def completion(request: ChatCompletionRequest, result: ChatAnswer) -> ChatCompletion:
+    return ChatCompletion(model=request.model, choices=[Choice(message=AssistantMessage(content=result.text))],
+                          usage=usage(request, result.text), recommendations=result.recommendation,
+                          understood=result.understood)
+
+
+def chunks(request: ChatCompletionRequest, result: ChatAnswer) -> Iterator[str]:
+    """Server-sent events: the answer line by line, a closing chunk with the structured result,
+    the usage chunk when ``stream_options.include_usage`` is set, then ``[DONE]``."""
+    with_usage = bool(request.stream_options and request.stream_options.include_usage)
+    base = dict(id=completion_id(), created=int(time.time()), model=request.model)
+
+    def event(chunk: ChatCompletionChunk) -> str:
+        data = chunk.model_dump(mode="json")
+        for choice in data["choices"]:
+            choice["delta"] = {k: v for k, v in choice["delta"].items() if v is not None}
+        for extra in ("recommendations", "understood"):
+            if data[extra] is None:
+                del data[extra]
+        if not with_usage:
+            del data["usage"]
+        return f"data: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n"
+
+    yield event(ChatCompletionChunk(**base, choices=[ChunkChoice(delta=Delta(role="assistant", content=""))]))
+    for line in result.text.splitlines(keepends=True):
+        yield event(ChatCompletionChunk(**base, choices=[ChunkChoice(delta=Delta(content=line))]))
+    yield event(ChatCompletionChunk(**base, choices=[ChunkChoice(delta=Delta(), finish_reason="stop")],
+                                    recommendations=result.recommendation, understood=result.understood))
+    if with_usage:
+        yield event(ChatCompletionChunk(**base, choices=[], usage=usage(request, result.text)))
+    yield "data: [DONE]\n\n"

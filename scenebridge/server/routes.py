@@ -1,0 +1,53 @@
+"""The routes: HTTP in, one call to the serving code, HTTP out. Nothing else happens here."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import StreamingResponse
+
+from agent.requests import Recommendation
+from scenebridge.server import recommendations
+from scenebridge.server.chat import serving as chat
+from scenebridge.server.protocol import (
+    ChatCompletion,
+    ChatCompletionRequest,
+    ErrorResponse,
+    Health,
+    ModelCard,
+    ModelList,
+    RecommendationsRequest,
+)
+from scenebridge.server.state import ServerState, get_state
+
+ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 404, 413, 500, 503)}
+router = APIRouter(responses=ERRORS)
+
+
+@router.get("/health", response_model=Health)
+async def health(state: ServerState = Depends(get_state)) -> Health:
+    return await state.health()
+
+
+@router.get("/v1/models", response_model=ModelList)
+async def list_models(state: ServerState = Depends(get_state)) -> ModelList:
+    return ModelList(data=state.models)
+
+
+@router.get("/v1/models/{model}", response_model=ModelCard)
+async def get_model(model: str, state: ServerState = Depends(get_state)) -> ModelCard:
+    return state.model(model)
+
+
+@router.post("/v1/chat/completions", response_model=ChatCompletion,
+             responses={200: {"content": {"text/event-stream": {}}}})
+async def chat_completions(body: ChatCompletionRequest, state: ServerState = Depends(get_state)):
+    answer = await chat.answer(state, body)
+    if body.stream:
+        return StreamingResponse(chat.chunks(body, answer), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return chat.completion(body, answer)
+
+
+@router.post("/v1/recommendations", response_model=Recommendation)
+async def recommend(body: RecommendationsRequest, state: ServerState = Depends(get_state)) -> Recommendation:
+    return await recommendations.recommend(state, body)
