@@ -11,11 +11,14 @@ setup:
 	$(SB) model prepare
 
 # The main job end to end on real MovieLens-1M scenes: ingest Comedy -> Sci-Fi into the Chroma
-# store, then query it.
+# store, query it, then rank and explain Sci-Fi for a user and for a person described by likes
+# with the local vLLM server (started if none is running; `scenebridge llm stop` stops it).
 demo: setup
 	$(SB) ingest --dataset ml-1m --source Comedy --target Sci-Fi
 	$(SB) similar "Groundhog Day" --scene Sci-Fi --k 10
 	$(SB) history 1m_1 --scene Comedy --limit 5
+	$(SB) recommend --user 1m_1 --target Sci-Fi --k 5
+	$(SB) recommend --likes "Groundhog Day; Annie Hall" --target Sci-Fi --k 5 --ranker hybrid --permutations 3
 
 # The whole test suite, ML-1M (realdata) included.
 test: setup
@@ -27,3 +30,4 @@ test-fast: setup
 
 bench: setup
 	$(VENV)/bin/python bench/retrieval_latency.py
+	$(VENV)/bin/python bench/recommend_latency.py
