@@ -25,7 +25,7 @@ import numpy as np
 from agent.candidates import DEFAULT_GENERATORS, generate_candidates, load_scene_data, make_generator, user_evidence
 from agent.candidates.evidence import resolve
 from agent.candidates.generate import score_matrix
-from agent.candidates.quality import (
+from evals.protocols import (
     active_users,
     leave_last_out,
     leave_last_out_cases,

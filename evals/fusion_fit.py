@@ -12,7 +12,7 @@ import numpy as np
 from tqdm import tqdm
 
 from agent.candidates import load_scene_data, score_candidates
-from agent.candidates.quality import active_users, leave_last_out_cases
+from evals.protocols import active_users, leave_last_out_cases
 from agent.fusion import DEFAULT_WEIGHTS, LLM, FitExample, FusionWeights, mean_ndcg, fit_weights
 from agent.rankers import make_ranker
 from agent.requests import RecommendRequest

@@ -54,6 +54,14 @@ def retriever(store_path) -> Retriever:
     return Retriever(SceneStore(store_path))
 
 
+@pytest.fixture(scope="session")
+def data(retriever):
+    """Every history of the ML-100k store, loaded for the candidate generators and protocols."""
+    from agent.candidates import load_scene_data
+
+    return load_scene_data(retriever)
+
+
 class RawMovieLens:
     """An independent reading of the raw atomic files with the csv module (no pandas, no
     scenebridge code), to check scenebridge's counts against."""

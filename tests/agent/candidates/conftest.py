@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from agent.candidates import SceneData, UserEvidence, load_scene_data, user_evidence
+from agent.candidates import UserEvidence, user_evidence
 
 SOURCE, TARGET = "Comedy", "Sci-Fi"
-
-
-@pytest.fixture(scope="session")
-def data(retriever) -> SceneData:
-    return load_scene_data(retriever)
 
 
 @pytest.fixture(scope="session")

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import pytest
 
-from agent.candidates.quality import FUSED, RANDOM, expected_at_10, leave_last_out
+from evals.protocols import FUSED, RANDOM, expected_at_10, leave_last_out
 
-from .conftest import SOURCE, TARGET
+from tests.agent.candidates.conftest import SOURCE, TARGET
 
 pytestmark = pytest.mark.slow  # the session's ML-100k store
 
