@@ -1,0 +1,33 @@
+"""With the model server down, nothing fails: /health says so, recommendations fall back to
+candidate scores and say why, in the structured result and in the chat answer."""
+
+from __future__ import annotations
+
+import httpx
+import openai
+import pytest
+
+from agent.requests import Recommendation
+
+pytestmark = pytest.mark.slow
+
+
+def test_health_is_degraded(server_without_llm):
+    health = httpx.get(f"{server_without_llm.url}/health", timeout=30).json()
+    assert health["status"] == "degraded" and health["model_server"]["state"] == "unreachable"
+    assert "fall back" in health["model_server"]["detail"]
+
+
+def test_chat_and_recommendations_fall_back(server_without_llm):
+    client = openai.OpenAI(base_url=server_without_llm.base_url, api_key="unused", max_retries=0, timeout=120)
+    completion = client.chat.completions.create(
+        model="scenebridge:sci-fi", messages=[{"role": "user", "content": "I loved Groundhog Day"}])
+    recommendation = Recommendation.model_validate(completion.model_extra["recommendations"])
+    assert recommendation.fallback and len(recommendation.items) == 5
+    assert all(i.explanation_source == "evidence" for i in recommendation.items)
+    assert "Ranked by candidate scores, not by the model" in completion.choices[0].message.content
+
+    response = httpx.post(f"{server_without_llm.base_url}/recommendations", timeout=120,
+                          json={"user_id": "100k_1", "target_scene": "Sci-Fi", "k": 3})
+    assert response.status_code == 200
+    assert Recommendation.model_validate(response.json()).fallback

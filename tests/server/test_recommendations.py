@@ -1,0 +1,45 @@
+"""The structured endpoint and /health."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from agent.requests import Recommendation
+from scenebridge.server.protocol import Health
+
+pytestmark = [pytest.mark.slow, pytest.mark.live_llm]
+
+
+@pytest.fixture(scope="module")
+def http(server):
+    with httpx.Client(base_url=server.url, headers=server.headers, timeout=180) as client:
+        yield client
+
+
+def test_health_reports_the_store_and_the_model_server(http, llm_url):
+    health = Health.model_validate(http.get("/health").json())
+    assert health.status == "ok" and health.model_server.state == "ready"
+    assert health.model_server.url == llm_url.rstrip("/") and health.model_server.models
+    assert health.store["dataset"] == "ml-100k" and health.store["scenes"] == ["Comedy", "Sci-Fi"]
+
+
+def test_for_a_user(http):
+    response = http.post("/v1/recommendations", json={"user_id": "100k_1", "target_scene": "sci-fi", "k": 4,
+                                                      "explain": False})
+    assert response.status_code == 200, response.text
+    result = Recommendation.model_validate(response.json())
+    assert result.user == "100k_1" and result.target_scene == "Sci-Fi" and result.source_scene == "Comedy"
+    assert [i.rank for i in result.items] == [1, 2, 3, 4] and result.fallback is None
+
+
+def test_for_likes_with_given_candidates_and_explanations(http):
+    candidates = ["Star Wars (1977)", "Alien (1979)", "Contact (1997)", "Brazil (1985)", "Gattaca (1997)"]
+    response = http.post("/v1/recommendations", json={
+        "likes": ["Groundhog Day", "annie hall"], "target_scene": "science fiction", "candidates": candidates,
+        "k": 2, "exclude": ["Alien (1979)"]})
+    assert response.status_code == 200, response.text
+    result = Recommendation.model_validate(response.json())
+    assert result.likes == ["Groundhog Day", "annie hall"]
+    assert len(result.items) == 2 and {i.item_id for i in result.items} <= set(candidates) - {"Alien (1979)"}
+    assert all(i.explanation and i.explanation_source in ("llm", "evidence") for i in result.items)
