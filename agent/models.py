@@ -250,8 +250,9 @@ def _spinner(text: str, enabled: bool) -> Iterator[None]:
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    console = Console(stderr=True)
     with Progress(SpinnerColumn(), TextColumn(text), TimeElapsedColumn(), transient=True,
-                  console=Console(stderr=True), disable=not enabled) as bar:
+                  console=console, disable=not (enabled and console.is_terminal)) as bar:
         bar.add_task(text, total=None)
         yield
 

@@ -184,4 +184,5 @@ def test_real_vllm_server_end_to_end():
         if process is not None:
             assert stop_server(process)
     assert not is_ready(url) and find_server(settings.llm_port, settings.logs_dir) is None
+    process.log_path.unlink()  # one log per random port: do not let them pile up
     print(f"vLLM ready in {ready_s:.0f} s")
