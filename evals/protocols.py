@@ -1,55 +1,33 @@
-"""The offline quality check of the generators (LensKit-style): leave-last-out on sampled users.
+"""Evaluation protocols: which users, which held-out item, which candidates.
 
-For each sampled user active in both scenes, the held-out item is their last target item by
-timestamp and the history the earlier ones (``cold``: no target history at all); the held-out
-item is ranked among ``negatives`` seeded random target items the user never interacted with, by
-each generator alone and by the default fusion. The user's id is passed, so every count leaves
-their own interactions out. Ties are scored by their expectation under a random order, so a
-generator without signal scores exactly what random does (NDCG@10 ~0.227 with 20 candidates).
+- ``warm``: a user active in both scenes; their last target item (by timestamp) is held out and
+  the earlier ones are their target history; the held-out item is ranked among ``negatives``
+  seeded target items the user never interacted with (``uniform``, LLMRank-comparable, or
+  ``popular``: drawn in proportion to popularity, the harder and fairer test).
+- ``cold``: the same, with the whole target history hidden: only source-scene evidence remains.
+- ``retrieved``: warm evidence, but the candidates come from the system's own generators, so the
+  held-out item may be missing.
+The user's id travels with the evidence, so the generators' counts leave their own
+interactions out. Cases are seeded: every ranker of a comparison sees the same users, candidates
+and candidate order (``Case.order``, shuffled so the held-out item's position carries no signal).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from agent.candidates.evidence import RatedItem, UserEvidence
-from agent.candidates.generate import DEFAULT_GENERATORS, GeneratorSpec, score_candidates
+from agent.candidates.generate import generate_candidates
 from agent.candidates.scene_data import SceneData
 from scenebridge.errors import ScenebridgeError
 
-FUSED = "fused"
-RANDOM = "random"
-
-
-@dataclass
-class Metrics:
-    ndcg10: float
-    hr10: float
-
-
-@dataclass
-class QualityReport:
-    users: int
-    candidates: int
-    cold: bool
-    metrics: dict[str, Metrics] = field(default_factory=dict)
-
-    def table(self) -> str:
-        lines = ["| generator | NDCG@10 | HR@10 |", "|---|---:|---:|"]
-        lines += [f"| {name} | {m.ndcg10:.3f} | {m.hr10:.3f} |" for name, m in self.metrics.items()]
-        return "\n".join(lines)
-
-
-def expected_at_10(better: int, tied: int) -> tuple[float, float]:
-    """NDCG@10 and HR@10 of the true item with ``better`` candidates above it and ``tied`` others
-    equal to it, averaged over the random orders of the ties."""
-    positions = np.arange(better, better + tied + 1)
-    inside = positions < 10
-    return float(np.where(inside, 1.0 / np.log2(positions + 2), 0.0).mean()), float(inside.mean())
-
+Protocol = Literal["warm", "cold", "retrieved"]
+Sampling = Literal["uniform", "popular"]
+PROTOCOLS: tuple[str, ...] = ("warm", "cold", "retrieved")
 
 def active_users(data: SceneData, source: str, target: str, minimum: int = 5) -> list[str]:
     """Users with at least ``minimum`` items in both scenes, sorted by id."""
@@ -65,68 +43,73 @@ class Case:
     evidence: UserEvidence
     held_out: str
     negatives: tuple[str, ...]
+    order: tuple[str, ...] = ()  # the candidates as shown to a ranker (seeded shuffle)
 
     @property
     def candidates(self) -> list[str]:
+        """Held-out item first (for score-based checks); rankers get ``order``."""
         return [self.held_out, *self.negatives]
+
+    @property
+    def user_id(self) -> str:
+        return str(self.evidence.user_id)
 
 
 def leave_last_out_cases(data: SceneData, *, source: str, target: str, users: int = 200,
                          negatives: int = 19, seed: int = 0, cold: bool = False,
-                         minimum: int = 5, pool: Sequence[str] | None = None) -> list[Case]:
-    """The seeded users and candidates of the protocol (the same for warm and cold). ``pool``
-    restricts the users drawn from (e.g. one split of evals/splits.py); default: every user
-    active in both scenes."""
+                         minimum: int = 5, pool: Sequence[str] | None = None,
+                         sampling: Sampling = "uniform") -> list[Case]:
+    """The seeded users and candidates of the warm/cold protocol (the same users and negatives for
+    both). ``pool`` restricts the users drawn from (e.g. one split of evals/splits.py); default:
+    every user active in both scenes."""
+    if sampling not in ("uniform", "popular"):
+        raise ScenebridgeError(f"unknown negative sampling {sampling!r}", hint="uniform or popular",
+                               param="negatives")
     rng = np.random.default_rng(seed)
     pool = sorted(pool) if pool is not None else active_users(data, source, target, minimum)
+    if not pool:
+        raise ScenebridgeError(f"no user is active in both {source} and {target}", param="users")
     chosen = sorted(rng.choice(pool, size=min(users, len(pool)), replace=False).tolist())
     scene = data.scene(target)
+    weights = scene.popularity.astype(float) + 1.0  # +1: an item nobody rated can still be drawn
     cases = []
     for user in chosen:
         history = data.history(user, target)
         seen = np.array([scene.item_index[e.item_id] for e in history], dtype=np.int64)
         unseen = np.setdiff1d(np.arange(scene.n_items), seen)
-        sampled = tuple(str(scene.items[c]) for c in rng.choice(unseen, size=negatives, replace=False))
+        p = weights[unseen] / weights[unseen].sum() if sampling == "popular" else None
+        picked = rng.choice(unseen, size=min(negatives, len(unseen)), replace=False, p=p)
+        sampled = tuple(str(scene.items[c]) for c in picked)
         evidence = UserEvidence(
             user_id=user, source_scene=source, target_scene=target,
             source_items=tuple(RatedItem(item_id=e.item_id, rating=e.rating)
                                for e in data.history(user, source)),
             target_history=() if cold else tuple(e.item_id for e in history[:-1]),
         )
-        cases.append(Case(evidence=evidence, held_out=history[-1].item_id, negatives=sampled))
+        held_out = history[-1].item_id
+        order = tuple(str(i) for i in rng.permutation([held_out, *sampled]))
+        cases.append(Case(evidence=evidence, held_out=held_out, negatives=sampled, order=order))
     return cases
 
 
-def metrics_of(scores: np.ndarray) -> tuple[float, float]:
-    """NDCG@10 and HR@10 of candidate 0 (the held-out item) under ``scores``."""
-    true = scores[0]
-    return expected_at_10(int((scores[1:] > true).sum()), int((scores[1:] == true).sum()))
-
-
-def summarize(per: dict[str, list[tuple[float, float]]], *, users: int, candidates: int,
-              cold: bool) -> QualityReport:
-    report = QualityReport(users=users, candidates=candidates, cold=cold)
-    for name, values in per.items():
-        array = np.asarray(values)
-        report.metrics[name] = Metrics(ndcg10=float(array[:, 0].mean()), hr10=float(array[:, 1].mean()))
-    return report
-
-
-def leave_last_out(data: SceneData, *, source: str | None = None, target: str | None = None,
-                   users: int = 200, negatives: int = 19, seed: int = 0, cold: bool = False,
-                   generators: Sequence[GeneratorSpec] = DEFAULT_GENERATORS,
-                   minimum: int = 5) -> QualityReport:
-    """Each generator alone, the default fusion, and random, on the protocol's cases."""
-    source, target = source or data.source, target or data.target
-    if source is None or target is None:
-        raise ScenebridgeError("name the source and the target scene", param="source")
+def build_cases(data: SceneData, protocol: Protocol, *, source: str, target: str, users: int,
+                seed: int = 0, negatives: int = 19, sampling: Sampling = "uniform",
+                pool: Sequence[str] | None = None, retrieved: int = 20) -> list[Case]:
+    """The cases of one protocol. ``retrieved`` replaces the sampled candidates with the top
+    ``retrieved`` items of the generators' default fusion (seeded shuffle; the held-out item
+    is in them only if the generators found it)."""
+    if protocol not in PROTOCOLS:
+        raise ScenebridgeError(f"unknown protocol {protocol!r}", hint=f"one of {', '.join(PROTOCOLS)}",
+                               param="protocol")
     cases = leave_last_out_cases(data, source=source, target=target, users=users, negatives=negatives,
-                                 seed=seed, cold=cold, minimum=minimum)
-    per: dict[str, list[tuple[float, float]]] = {}
+                                 seed=seed, cold=protocol == "cold", pool=pool, sampling=sampling)
+    if protocol != "retrieved":
+        return cases
+    rng = np.random.default_rng(seed + 1)
+    out = []
     for case in cases:
-        candidates = score_candidates(data, case.evidence, case.candidates, generators=generators)
-        for name in candidates.generators:
-            per.setdefault(name, []).append(metrics_of(np.array([c.scores[name] for c in candidates.items])))
-        per.setdefault(FUSED, []).append(metrics_of(candidates.fused()))
-        per.setdefault(RANDOM, []).append(expected_at_10(0, negatives))
-    return summarize(per, users=len(cases), candidates=negatives + 1, cold=cold)
+        generated = generate_candidates(data, case.evidence, limit=retrieved).item_ids
+        order = tuple(str(i) for i in rng.permutation(generated))
+        negatives_ = tuple(i for i in order if i != case.held_out)
+        out.append(Case(evidence=case.evidence, held_out=case.held_out, negatives=negatives_, order=order))
+    return out

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import pytest
 
-from evals.protocols import FUSED, RANDOM, expected_at_10, leave_last_out
+from evals.generator_quality import FUSED, RANDOM, leave_last_out
+from evals.metrics import expected_at_10
 
 from tests.agent.candidates.conftest import SOURCE, TARGET
 
