@@ -15,7 +15,8 @@ from agent.candidates import score_candidates as score_given
 from agent.explain import Explainer
 from agent.fusion import FusionWeights
 from agent.llm import LLMBackend
-from agent.rankers import PromptItem, Ranking, RankingRequest, make_ranker
+from agent.rankers import LLM_RANKERS, PromptItem, Ranking, RankingRequest, make_ranker
+from agent.rankers.base import prior_ranking
 from agent.requests import Recommendation, RecommendedItem, RecommendRequest
 from retrievers import Retriever
 from scenebridge.data._titles import display_title
@@ -117,7 +118,7 @@ class Recommender:
                                    hint="give candidates, or exclude fewer items")
         lap("candidates")
 
-        ranking_request = self._ranking_request(request, candidates, evidence, source_history, target_history)
+        ranking_request = self.ranking_request(request, candidates, evidence, source_history, target_history)
         ranking = await self._rank(request, ranking_request)
         timings["model"] = round(ranking.llm_seconds, 4)
         lap("ranking")
@@ -144,7 +145,7 @@ class Recommender:
             errors=ranking.errors, dropped_citations=sum(e.dropped_citations for e in explanations.values()),
         )
 
-    def _ranking_request(self, request, candidates: CandidateSet, evidence: UserEvidence,
+    def ranking_request(self, request, candidates: CandidateSet, evidence: UserEvidence,
                          source_history, target_history) -> RankingRequest:
         ids = candidates.item_ids
         shown_source = self._prompt_history(source_history, self.evidence_items)
@@ -170,9 +171,7 @@ class Recommender:
         )
 
     async def _rank(self, request: RecommendRequest, ranking_request: RankingRequest) -> Ranking:
-        if self.llm is None:
-            from agent.rankers.base import prior_ranking
-
+        if self.llm is None and request.ranker in LLM_RANKERS:
             return prior_ranking(ranking_request, request.ranker, "no model server configured")
         ranker = make_ranker(request.ranker, self.llm, permutations=request.permutations, weights=self.weights)
         return await ranker.rank(ranking_request)

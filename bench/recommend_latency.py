@@ -96,7 +96,7 @@ async def main() -> None:
             explained.append(result)
 
         # Rendering alone, on a real request's context.
-        request = service.recommender._ranking_request(  # noqa: SLF001 (timing one step)
+        request = service.recommender.ranking_request(
             RecommendRequest(user_id=str(picked[0]), target_scene=args.target),
             *_candidates(service, str(picked[0]), source, args.target))
         labelled = [{"label": chr(65 + n), **c.model_dump()} for n, c in enumerate(request.candidates)]

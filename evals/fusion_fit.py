@@ -37,7 +37,7 @@ async def collect_examples(service: Service, *, users: int, seed: int, cold: boo
         candidates = score_candidates(data, case.evidence, shuffled)
         source_history = data.history(case.evidence.user_id, source)
         target_history = [] if cold else data.history(case.evidence.user_id, target)[:-1]
-        request = service.recommender._ranking_request(  # noqa: SLF001 (the very request recommend builds)
+        request = service.recommender.ranking_request(  # the very request recommend builds
             RecommendRequest(user_id=case.evidence.user_id, target_scene=target), candidates, case.evidence,
             source_history, target_history)
         components = dict(request.generator_scores)

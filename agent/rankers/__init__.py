@@ -2,6 +2,7 @@
 
 from agent.fusion import FusionWeights
 from agent.llm import LLMBackend
+from agent.rankers.baselines import SCORE_BASELINES, RandomRanker, ScoreRanker
 from agent.rankers.base import OutputErrors, PromptInfo, PromptItem, Ranker, Ranking, RankingRequest
 from agent.rankers.hybrid import HybridRanker
 from agent.rankers.listwise import ListwiseConfig, ListwiseRanker
@@ -9,10 +10,19 @@ from agent.rankers.verbalizer import VerbalizerConfig, VerbalizerRanker
 from scenebridge.errors import NotFoundError
 
 LLM_RANKERS = ("verbalizer", "listwise", "hybrid")
+BASELINE_RANKERS = ("random", *SCORE_BASELINES)
+RANKERS = (*LLM_RANKERS, *BASELINE_RANKERS)
 
 
-def make_ranker(name: str, llm: LLMBackend, *, permutations: int = 1, seed: int = 0,
+def make_ranker(name: str, llm: LLMBackend | None, *, permutations: int = 1, seed: int = 0,
                 weights: FusionWeights | None = None, template: str | None = None) -> Ranker:
+    if name == "random":
+        return RandomRanker(seed)
+    if name in SCORE_BASELINES:
+        return ScoreRanker(name)
+    if name in LLM_RANKERS and llm is None:
+        raise NotFoundError("model server", "none", hint=f"the {name} ranker needs an LLM: pass --llm-url "
+                            "or let scenebridge start the local one")
     if name == "verbalizer":
         return VerbalizerRanker(llm, VerbalizerConfig(permutations=permutations, seed=seed,
                                                       template=template or "verbalizer"))
@@ -22,11 +32,13 @@ def make_ranker(name: str, llm: LLMBackend, *, permutations: int = 1, seed: int 
     if name == "hybrid":
         inner = make_ranker("verbalizer", llm, permutations=permutations, seed=seed, template=template)
         return HybridRanker(inner, weights)
-    raise NotFoundError("ranker", name, hint=f"choose one of: {', '.join(LLM_RANKERS)}")
+    raise NotFoundError("ranker", name, hint=f"choose one of: {', '.join(RANKERS)}")
 
 
 __all__ = [
+    "BASELINE_RANKERS",
     "LLM_RANKERS",
+    "RANKERS",
     "HybridRanker",
     "ListwiseRanker",
     "OutputErrors",

@@ -1,0 +1,47 @@
+"""One evaluation run, fully described: it round-trips to JSON (``config.json`` in the run
+directory) and can be written as TOML (``scenebridge eval --config run.toml``)."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from agent.rankers import RANKERS
+
+
+class RunConfig(BaseModel):
+    protocol: Literal["warm", "cold", "retrieved"] = "warm"
+    dataset: str = "ml-1m"
+    source: str = "Comedy"
+    target: str = "Sci-Fi"
+    users: int = Field(default=200, ge=1, description="Test-split users evaluated.")
+    seed: int = 0
+    ranker: str = "popularity"
+    transfer: bool = Field(default=True, description="False: no source-scene evidence (the ablation).")
+    prompt: str | None = Field(default=None, description="Prompt template of an LLM ranker.")
+    permutations: int = Field(default=1, ge=1, le=10)
+    negatives: Literal["uniform", "popular"] = "uniform"
+    n_negatives: int = Field(default=19, ge=1)
+    retrieved: int = Field(default=20, ge=2, description="Candidates of the retrieved protocol.")
+    llm_url: str | None = None
+    store: Path | None = None
+    concurrency: int = Field(default=4, ge=1, le=64, description="Users in flight at once.")
+    k: int = Field(default=10, ge=1, description="List length for beyond-accuracy measures.")
+
+    @field_validator("ranker")
+    @classmethod
+    def _known_ranker(cls, value: str) -> str:
+        if value not in RANKERS:
+            raise ValueError(f"unknown ranker {value!r}; choose one of {', '.join(RANKERS)}")
+        return value
+
+    @classmethod
+    def from_toml(cls, path: Path) -> RunConfig:
+        return cls.model_validate(tomllib.loads(path.read_text()))
+
+    def identity(self) -> dict:
+        """What must match for a run directory to be resumed (not how fast it runs)."""
+        return self.model_dump(mode="json", exclude={"concurrency", "llm_url", "store"})

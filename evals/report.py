@@ -1,0 +1,138 @@
+"""Aggregate a run's rows into ``metrics.json`` and ``report.md`` with PNG plots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from evals.config import RunConfig
+from evals.metrics import HR_KS, NDCG_KS, catalogue_coverage, intra_list_diversity, novelty
+
+
+def read_rows(out: Path) -> list[dict]:
+    rows = []
+    with (out / "rows.jsonl").open() as handle:
+        for line in handle:
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                break
+    return rows
+
+
+def aggregate(rows: list[dict], config: RunConfig, data) -> dict:
+    n = len(rows)
+    keys = list(rows[0]["metrics"]) if rows else []
+    metrics: dict = {key: float(np.mean([r["metrics"][key] for r in rows])) for key in keys}
+    metrics["users"] = n
+    errors = [r["errors"] for r in rows]
+    metrics["invalid_rate"] = float(np.mean([e["invalid"] > 0 for e in errors])) if n else 0.0
+    for field in ("out_of_candidates", "duplicates", "missing"):
+        metrics[f"{field}_rate"] = float(np.mean([e[field] > 0 for e in errors])) if n else 0.0
+    metrics["fallback_rate"] = float(np.mean([r["fallback"] is not None for r in rows])) if n else 0.0
+    seen = 0
+    for row in rows:
+        history = {e.item_id for e in data.history(row["user"], config.target)[: row["target_history"]]}
+        seen += bool(history & set(row["ranking"][: config.k]))
+    metrics["history_error_rate"] = seen / n if n else 0.0
+
+    by_position: dict[int, list[float]] = {}
+    for row in rows:
+        if row["true_position"] is not None:
+            by_position.setdefault(row["true_position"], []).append(row["metrics"]["ndcg@10"])
+    per_position = {p: float(np.mean(v)) for p, v in sorted(by_position.items())}
+    metrics["ndcg@10_by_position"] = per_position
+    if per_position and metrics.get("ndcg@10"):
+        values = np.array(list(per_position.values()))
+        metrics["position_spread"] = float((values.max() - values.min()) / metrics["ndcg@10"])
+        metrics["position_cv"] = float(values.std() / metrics["ndcg@10"])
+
+    if config.protocol == "retrieved":
+        scene = data.scene(config.target)
+        lists = [r["ranking"][: config.k] for r in rows]
+        popularity = dict(zip(scene.items.tolist(), scene.popularity.tolist(), strict=True))
+        vectors = {str(i): scene.vectors[n] for n, i in enumerate(scene.items)}
+        metrics["coverage"] = catalogue_coverage(lists, scene.n_items)
+        metrics["novelty"] = novelty(lists, popularity, len(data.users))
+        metrics["intra_list_diversity"] = intra_list_diversity(lists, vectors)
+        metrics["held_out_retrieved_rate"] = float(np.mean([r["held_out"] in r["candidates"] for r in rows]))
+
+    totals = [r["timings"]["total"] for r in rows]
+    if totals:
+        metrics["seconds_p50"] = float(np.percentile(totals, 50))
+        metrics["seconds_p95"] = float(np.percentile(totals, 95))
+    return metrics
+
+
+def _plots(out: Path, metrics: dict, rows: list[dict], title: str) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    made = []
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.bar([f"@{k}" for k in NDCG_KS], [metrics[f"ndcg@{k}"] for k in NDCG_KS], color="#4878a8")
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("NDCG")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out / "ndcg_at_k.png", dpi=110)
+    plt.close(fig)
+    made.append("ndcg_at_k.png")
+
+    if metrics.get("ndcg@10_by_position"):
+        positions = metrics["ndcg@10_by_position"]
+        fig, ax = plt.subplots(figsize=(5, 3))
+        ax.plot([int(p) + 1 for p in positions], list(positions.values()), marker="o")
+        ax.axhline(metrics["ndcg@10"], color="grey", linestyle="--", linewidth=1)
+        ax.set_xlabel("position of the true item in the listed candidates")
+        ax.set_ylabel("NDCG@10")
+        ax.set_ylim(0, 1)
+        fig.tight_layout()
+        fig.savefig(out / "ndcg_by_position.png", dpi=110)
+        plt.close(fig)
+        made.append("ndcg_by_position.png")
+
+    lengths = np.array([r["source_history"] for r in rows])
+    if len(rows) >= 8:
+        edges = np.unique(np.quantile(lengths, [0, 0.25, 0.5, 0.75, 1.0]))
+        groups = np.clip(np.searchsorted(edges, lengths, side="right") - 1, 0, len(edges) - 2)
+        labels, values = [], []
+        for g in range(len(edges) - 1):
+            chosen = [r["metrics"]["ndcg@10"] for r, x in zip(rows, groups, strict=True) if x == g]
+            if chosen:
+                labels.append(f"{int(edges[g])}-{int(edges[g + 1])}")
+                values.append(float(np.mean(chosen)))
+        fig, ax = plt.subplots(figsize=(5, 3))
+        ax.bar(labels, values, color="#6aa84f")
+        ax.set_xlabel("source-scene history length (quartiles)")
+        ax.set_ylabel("NDCG@10")
+        ax.set_ylim(0, 1)
+        fig.tight_layout()
+        fig.savefig(out / "ndcg_by_source_history.png", dpi=110)
+        plt.close(fig)
+        made.append("ndcg_by_source_history.png")
+    return made
+
+
+def write_report(out: Path, config: RunConfig, retriever, data) -> dict:
+    rows = read_rows(out)
+    metrics = aggregate(rows, config, data)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
+    title = (f"{config.ranker}{'' if config.transfer else ' (no transfer)'}, {config.protocol}, "
+             f"{config.source} -> {config.target}, {metrics['users']} users")
+    plots = _plots(out, metrics, rows, title) if rows else []
+    lines = [f"# {title}", "", "Config:", "", "```json", config.model_dump_json(indent=2), "```", "",
+             "| metric | value |", "|---|---:|"]
+    for key in [*(f"ndcg@{k}" for k in NDCG_KS), *(f"hr@{k}" for k in HR_KS), "mrr", "precision@10",
+                "recall@10", "invalid_rate", "out_of_candidates_rate", "duplicates_rate", "missing_rate",
+                "history_error_rate", "fallback_rate", "position_spread", "coverage", "novelty",
+                "intra_list_diversity", "held_out_retrieved_rate", "seconds_p50", "seconds_p95"]:
+        if key in metrics:
+            lines.append(f"| {key} | {metrics[key]:.4f} |")
+    lines += ["", *(f"![{p}]({p})" for p in plots), ""]
+    (out / "report.md").write_text("\n".join(lines))
+    return metrics

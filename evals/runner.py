@@ -1,0 +1,118 @@
+"""Run an evaluation: the protocol's cases, one ranker, one JSONL row per user, resumable.
+
+A run directory holds ``config.json`` (the resolved config), ``rows.jsonl`` (one line per user,
+appended as each finishes, so an interrupted run resumes where it stopped), then ``metrics.json``
+and ``report.md`` with plots (evals/report.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from agent.candidates import load_scene_data, score_candidates
+from agent.rankers import LLM_RANKERS, make_ranker
+from agent.requests import RecommendRequest
+from agent.service import Service, open_service
+from evals.config import RunConfig
+from evals.metrics import rank_metrics, true_item_position
+from evals.protocols import Case, active_users, build_cases
+from evals.splits import users_in
+from scenebridge.errors import ScenebridgeError
+from scenebridge.settings import get_settings
+
+CROSS_SCENE = ("cross_cooc", "embedding")  # generators that read the source scene
+
+
+def prepare_run_dir(out: Path, config: RunConfig) -> set[str]:
+    """Create ``out`` or check it belongs to the same config; return the users already done."""
+    out.mkdir(parents=True, exist_ok=True)
+    config_path = out / "config.json"
+    if config_path.exists():
+        previous = json.loads(config_path.read_text())
+        if RunConfig.model_validate(previous).identity() != config.identity():
+            raise ScenebridgeError(f"{out} holds a run with another configuration", param="out",
+                                   hint="choose another --out, or delete the old run")
+    else:
+        config_path.write_text(config.model_dump_json(indent=2))
+    rows = out / "rows.jsonl"
+    if not rows.exists():
+        return set()
+    done = set()
+    with rows.open() as handle:
+        for line in handle:
+            try:
+                done.add(json.loads(line)["user"])
+            except (json.JSONDecodeError, KeyError):
+                break  # a line cut by an interruption: everything after it is redone
+    return done
+
+
+async def evaluate_case(service: Service, data, case: Case, config: RunConfig) -> dict:
+    started = time.perf_counter()
+    evidence = case.evidence
+    candidates = score_candidates(data, evidence, list(case.order))
+    source_history = data.history(case.user_id, config.source)
+    target_history = list(data.history(case.user_id, config.target))[: len(evidence.target_history)]
+    request = service.recommender.ranking_request(
+        RecommendRequest(user_id=case.user_id, target_scene=config.target), candidates, evidence,
+        source_history, target_history)
+    if not config.transfer:  # the ablation: nothing from the source scene reaches the ranker
+        request = request.model_copy(update={
+            "evidence": [],
+            "generator_scores": {k: v for k, v in request.generator_scores.items() if k not in CROSS_SCENE},
+        })
+    ranker = make_ranker(config.ranker, service.llm, permutations=config.permutations, seed=config.seed,
+                         weights=service.weights, template=config.prompt)
+    ranking = await ranker.rank(request)
+    position = true_item_position(ranking.scores, case.held_out)
+    return {
+        "user": case.user_id,
+        "held_out": case.held_out,
+        "candidates": list(case.order),
+        "true_position": case.order.index(case.held_out) if case.held_out in case.order else None,
+        "ranking": ranking.item_ids,
+        "scores": {k: round(v, 6) for k, v in ranking.scores.items()},
+        "metrics": rank_metrics(*(position if position else (None,))),
+        "fallback": ranking.fallback,
+        "errors": ranking.errors.model_dump(),
+        "prompt": ranking.prompt.model_dump() if ranking.prompt else None,
+        "source_history": len(evidence.source_items),
+        "target_history": len(evidence.target_history),
+        "timings": {"total": round(time.perf_counter() - started, 4), "model": round(ranking.llm_seconds, 4)},
+    }
+
+
+async def run(config: RunConfig, out: Path, *, progress: bool = True) -> Path:
+    done = prepare_run_dir(out, config)
+    store = config.store or get_settings().store_path
+    needs_llm = config.ranker in LLM_RANKERS
+    async with open_service(store, dataset=config.dataset, llm_url=config.llm_url, use_llm=needs_llm) as service:
+        data = load_scene_data(service.retriever)
+        for scene in (config.source, config.target):
+            service.retriever.check_scene(scene)
+        pool = users_in(active_users(data, config.source, config.target), "test")
+        cases = build_cases(data, config.protocol, source=config.source, target=config.target, users=config.users,
+                            seed=config.seed, negatives=config.n_negatives, sampling=config.negatives, pool=pool,
+                            retrieved=config.retrieved)
+        todo = [c for c in cases if c.user_id not in done]
+        limit = asyncio.Semaphore(config.concurrency)
+        with (out / "rows.jsonl").open("a") as rows, tqdm(total=len(cases), initial=len(cases) - len(todo),
+                                                          desc=f"{config.ranker} {config.protocol}", unit="user",
+                                                          disable=not progress) as bar:
+            async def one(case: Case) -> None:
+                async with limit:
+                    row = await evaluate_case(service, data, case, config)
+                rows.write(json.dumps(row) + "\n")
+                rows.flush()
+                bar.update(1)
+
+            await asyncio.gather(*(one(c) for c in todo))
+        from evals.report import write_report
+
+        write_report(out, config, service.retriever, data)
+    return out

@@ -1,0 +1,81 @@
+"""``scenebridge eval``: offline evaluation runs, and ``eval compare`` for two runs."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from scenebridge.cli._common import JsonOption, StoreOption, print_json, print_table
+from scenebridge.cli.recommend_command import LlmUrlOption
+
+eval_app = typer.Typer(help="Evaluate rankers offline on real scenes, and compare runs.",
+                       invoke_without_command=True, no_args_is_help=False)
+
+
+@eval_app.callback()
+def run_eval(
+    ctx: typer.Context,
+    protocol: Annotated[str, typer.Option(help="warm | cold | retrieved")] = "warm",
+    dataset: Annotated[str, typer.Option(help="Dataset in the store.")] = "ml-1m",
+    source: Annotated[str, typer.Option(help="Source scene.")] = "Comedy",
+    target: Annotated[str, typer.Option(help="Target scene.")] = "Sci-Fi",
+    users: Annotated[int, typer.Option(min=1, help="Test-split users to evaluate.")] = 200,
+    seed: Annotated[int, typer.Option(help="Seed of users, negatives and candidate order.")] = 0,
+    ranker: Annotated[str, typer.Option(help="verbalizer | listwise | hybrid | random | popularity | "
+                                        "itemknn | embedding | cross_cooc")] = "popularity",
+    transfer: Annotated[bool, typer.Option(help="--no-transfer: no source-scene evidence (ablation).")] = True,
+    prompt: Annotated[str | None, typer.Option(help="Prompt template of an LLM ranker.")] = None,
+    permutations: Annotated[int, typer.Option(min=1, max=10)] = 1,
+    negatives: Annotated[str, typer.Option(help="uniform (LLMRank-comparable) | popular (harder)")] = "uniform",
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Users in flight at once.")] = 4,
+    llm_url: LlmUrlOption = None,
+    store: StoreOption = None,
+    config: Annotated[Path | None, typer.Option("--config", help="A run.toml with these fields.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Run directory (resumes if it exists).")] = None,
+) -> None:
+    """Run one evaluation: rows.jsonl, metrics.json and report.md in --out."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from evals.config import RunConfig
+    from evals.runner import run
+
+    if out is None:
+        raise typer.BadParameter("give --out runs/NAME (the run directory)", param_hint="--out")
+    if config is not None:
+        run_config = RunConfig.from_toml(config)
+    else:
+        run_config = RunConfig(protocol=protocol, dataset=dataset, source=source, target=target, users=users,
+                               seed=seed, ranker=ranker, transfer=transfer, prompt=prompt,
+                               permutations=permutations, negatives=negatives, concurrency=concurrency,
+                               llm_url=llm_url, store=store)
+    asyncio.run(run(run_config, out))
+    metrics = __import__("json").loads((out / "metrics.json").read_text())
+    typer.echo(f"{out}: {metrics['users']} users, NDCG@10 {metrics['ndcg@10']:.4f}, HR@10 {metrics['hr@10']:.4f}, "
+               f"MRR {metrics['mrr']:.4f}, fallback rate {metrics['fallback_rate']:.3f} (report: {out / 'report.md'})")
+
+
+@eval_app.command("compare")
+def compare(
+    run_a: Annotated[Path, typer.Argument(help="Baseline run directory.")],
+    run_b: Annotated[Path, typer.Argument(help="Run compared against it.")],
+    resamples: Annotated[int, typer.Option(min=100)] = 2000,
+    json_output: JsonOption = False,
+) -> None:
+    """Metric deltas (B - A) with paired bootstrap 95% intervals over the shared users."""
+    from evals.compare import compare_runs
+
+    result = compare_runs(run_a, run_b, resamples=resamples)
+    if json_output:
+        print_json(result)
+        return
+    rows = [{"metric": m, "A": v["a"], "B": v["b"], "B - A": v["delta"],
+             "95% CI": f"[{v['ci95'][0]:+.4f}, {v['ci95'][1]:+.4f}]", "significant": "yes" if v["significant"] else ""}
+            for m, v in result["metrics"].items()]
+    print_table(f"{run_b} vs {run_a}: {result['shared_users']} shared users", rows)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(eval_app, name="eval")
