@@ -7,8 +7,15 @@ import sys
 
 import typer
 
-from scenebridge.cli import data_commands, fit_command, llm_commands, recommend_command, retrieval_commands
-from scenebridge.cli import serve_command
+from scenebridge.cli import (
+    data_commands,
+    eval_commands,
+    fit_command,
+    llm_commands,
+    recommend_command,
+    retrieval_commands,
+    serve_command,
+)
 from scenebridge.errors import ScenebridgeError
 from scenebridge.settings import offline_environment
 
@@ -25,6 +32,7 @@ data_commands.register(app)
 retrieval_commands.register(app)
 recommend_command.register(app)
 fit_command.register(app)
+eval_commands.register(app)
 llm_commands.register(app)
 serve_command.register(app)
 
