@@ -163,19 +163,22 @@ def prepare_model(name: str | Path, cache_dir: Path, *, force: bool = False,
         started = time.monotonic()
         staging = target.parent / f".{model.name}.partial"
         shutil.rmtree(staging, ignore_errors=True)
-        (staging / "hf").mkdir(parents=True)
-        gguf = staging / model.gguf_file
-        _say(progress, f"[1/3] assembling {model.gguf_file} from {len(model.chunks)} packages")
-        assemble_gguf(model, gguf, progress=progress)
-        _say(progress, "[2/3] converting to Hugging Face safetensors (bf16), about a minute")
-        _convert(gguf, staging / "hf", progress=progress)
-        (staging / "hf" / MARKER).write_text(json.dumps({
-            "name": model.name, "gguf_sha256": model.sha256, "gguf_file": model.gguf_file,
-            "packages": model.packages, "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        }, indent=2))
-        shutil.rmtree(target, ignore_errors=True)
-        (staging / "hf").rename(target)
-        shutil.rmtree(staging, ignore_errors=True)
+        try:
+            (staging / "hf").mkdir(parents=True)
+            gguf = staging / model.gguf_file
+            _say(progress, f"[1/3] assembling {model.gguf_file} from {len(model.chunks)} packages")
+            assemble_gguf(model, gguf, progress=progress)
+            _say(progress, "[2/3] converting to Hugging Face safetensors (bf16), about a minute")
+            _convert(gguf, staging / "hf", progress=progress)
+            (staging / "hf" / MARKER).write_text(json.dumps({
+                "name": model.name, "gguf_sha256": model.sha256, "gguf_file": model.gguf_file,
+                "packages": model.packages, "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            }, indent=2))  # last: a directory without it is an interrupted prepare
+            (target / MARKER).unlink(missing_ok=True)  # first, so a half-removed copy is not taken
+            shutil.rmtree(target, ignore_errors=True)
+            (staging / "hf").rename(target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)  # the GGUF is not needed once converted
         size = sum(p.stat().st_size for p in target.iterdir()) / 1e6
         _say(progress, f"[3/3] {model.name} ready in {target} ({size:.0f} MB, "
              f"{time.monotonic() - started:.0f} s)")

@@ -148,6 +148,7 @@ def test_an_interrupted_prepare_is_redone(fake_model, fake_convert, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         prepare_model(fake_model.name, tmp_path, progress=False)
     assert read_marker(tmp_path / "models" / fake_model.name) is None
+    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == [f".{fake_model.name}.lock"]
     fake_convert.fail = False
     directory = prepare_model(fake_model.name, tmp_path, progress=False)
     assert read_marker(directory) is not None and len(fake_convert.calls) == 2
