@@ -32,7 +32,8 @@ NEGATION = re.compile(
     re.IGNORECASE)
 LIKES = re.compile(
     r"\b(?:lov(?:e|ed|es)|lik(?:e|ed|es)|enjoy(?:ed|s)?|ador(?:e|ed|es)|fan of|into|"
-    r"favou?rites?(?:\s+(?:is|are|was|were|include))?|such as|watched|seen)\b\s*(?P<clause>[^.;!?\n—–]+)",
+    r"favou?rites?(?:\s+(?:is|are|was|were|include))?|such as|watched|seen)\b\s*"
+    r"(?P<clause>(?:[^.;!?\n—–]|[.!?](?=\S)|(?:(?<=Dr)|(?<=Mr)|(?<=Ms)|(?<=St)|(?<=Jr)|(?<=vs))\.)+)",
     re.IGNORECASE)
 CLAUSE_END = re.compile(r"\b(?:what|which|can|could|would|should|recommend|suggest|any|so|now|but|"
                         r"give|show|tell|please|do you|is there|are there)\b", re.IGNORECASE)
@@ -115,9 +116,12 @@ class MessageParser:
         negated_tokens = {i for i, t in enumerate(tokens) if within(negated, t)}
         scene_mentions = self.scenes.find(tokens, skip=taken | negated_tokens)
         taken |= {i for m in scene_mentions for i in range(m.first, m.last + 1)}
-        self._loose_likes(text, tokens, taken | negated_tokens, intent)
+        # What is left of the text: titles (with their own punctuation, "Sally...", "E.T."),
+        # scene names and negations blanked out.
+        spans = [_span(text, tokens, m) for m in mentions] + [(tokens[i].start, tokens[i].end) for i in taken]
+        masked = _mask(text, spans + negated)
+        self._loose_likes(masked, intent)
         intent.scene = self._target(tokens, scene_mentions, intent.likes)
-        masked = _mask(text, [(tokens[i].start, tokens[i].end) for i in taken] + negated)
         self._refinements(masked, intent)
         return intent
 
@@ -155,17 +159,18 @@ class MessageParser:
             intent.unknown.append(Unresolved(text, tuple(close)))
             return None
 
-    def _loose_likes(self, text, tokens, taken, intent) -> None:
-        """Pieces after "loved / liked / fan of" that no exact title covered: typos, lower case."""
-        for match in LIKES.finditer(text):
+    def _loose_likes(self, masked: str, intent: MessageIntent) -> None:
+        """Pieces after "loved / liked / fan of" that no exact title covered: typos, lower case
+        (``masked``: the text with titles, scene names and negations blanked out)."""
+        for match in LIKES.finditer(masked):
             start, end = match.span("clause")
-            stop = CLAUSE_END.search(text, start, end)
+            stop = CLAUSE_END.search(masked, start, end)
             end = stop.start() if stop else end
-            free = _mask(text, [(tokens[i].start, tokens[i].end) for i in taken])[start:end]
-            for piece in SEPARATOR.split(free):
+            for piece in SEPARATOR.split(masked[start:end]):
                 piece = FILLER.sub("", piece.strip(" \t-:()\"'")).strip()
                 words = title_words(piece)
-                if not words or len(words) > 8 or not informative(words) or self.scenes.lookup(piece):
+                if (not words or len(words) > 8 or not any(len(w) > 2 for w in informative(words))
+                        or self.scenes.lookup(piece)):
                     continue
                 item = self._loose(piece, intent)
                 if item is not None and item not in intent.likes:
@@ -232,6 +237,15 @@ def median_year(items: list[Item]) -> int | None:
 def _contains(words: tuple[str, ...], part: tuple[str, ...]) -> bool:
     n = len(part)
     return any(words[i:i + n] == part for i in range(len(words) - n + 1))
+
+
+def _span(text: str, tokens: list[Token], mention: Mention) -> tuple[int, int]:
+    """Where a title stands in the text, with the punctuation that is part of it."""
+    start, end = tokens[mention.first].start, tokens[mention.last].end
+    title = mention.item.title
+    while end < len(text) and not text[end].isalnum() and not text[end].isspace() and text[end] in title:
+        end += 1
+    return start, end
 
 
 def _mask(text: str, spans: list[tuple[int, int]]) -> str:

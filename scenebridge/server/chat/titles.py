@@ -126,7 +126,8 @@ def _keys(title: str) -> list[tuple[tuple[str, ...], int]]:
         add(main, EXACT)
         add(display_title(rest.rstrip(")")), DERIVED)
     if ":" in main:
-        add(main.split(":", 1)[0], DERIVED)
+        prefix = main.split(":", 1)[0]
+        add(prefix[:-3] if prefix.endswith(" or") else prefix, DERIVED)  # "Dr. Strangelove or: How I…"
     seen: set[tuple[str, ...]] = set()
     return [(k, kind) for k, kind in keys if not (k in seen or seen.add(k))]
 
