@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from agent.rankers import RANKERS
 
@@ -37,6 +37,13 @@ class RunConfig(BaseModel):
         if value not in RANKERS:
             raise ValueError(f"unknown ranker {value!r}; choose one of {', '.join(RANKERS)}")
         return value
+
+    @model_validator(mode="after")
+    def _ablation_applies(self) -> RunConfig:
+        if not self.transfer and self.ranker in ("cross_cooc", "embedding"):
+            raise ValueError(f"the {self.ranker} ranker reads only the source scene: it has no "
+                             "no-transfer variant (drop --no-transfer)")
+        return self
 
     @classmethod
     def from_toml(cls, path: Path) -> RunConfig:

@@ -42,13 +42,14 @@ def prepare_run_dir(out: Path, config: RunConfig) -> set[str]:
     rows = out / "rows.jsonl"
     if not rows.exists():
         return set()
-    done = set()
-    with rows.open() as handle:
-        for line in handle:
-            try:
-                done.add(json.loads(line)["user"])
-            except (json.JSONDecodeError, KeyError):
-                break  # a line cut by an interruption: everything after it is redone
+    kept, done = [], set()
+    for line in rows.read_text().splitlines():
+        try:
+            done.add(json.loads(line)["user"])
+            kept.append(line)
+        except (json.JSONDecodeError, KeyError):
+            break  # a line cut by an interruption: it and anything after it are redone
+    rows.write_text("".join(f"{line}\n" for line in kept))
     return done
 
 
