@@ -254,8 +254,11 @@ def _spinner(text: str, enabled: bool) -> Iterator[None]:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
+    if not (enabled and console.is_terminal):  # a disabled Progress still prints a newline
+        yield
+        return
     with Progress(SpinnerColumn(), TextColumn(text), TimeElapsedColumn(), transient=True,
-                  console=console, disable=not (enabled and console.is_terminal)) as bar:
+                  console=console) as bar:
         bar.add_task(text, total=None)
         yield
 
