@@ -30,6 +30,9 @@ class RunConfig(BaseModel):
     store: Path | None = None
     concurrency: int = Field(default=4, ge=1, le=64, description="Users in flight at once.")
     k: int = Field(default=10, ge=1, description="List length for beyond-accuracy measures.")
+    explain_users: int = Field(default=0, ge=0, description="Users whose top-3 get explained and judged.")
+    judge_url: str | None = Field(default=None, description="Judge for ragas; default: the model server.")
+    judge_model: str | None = None
 
     @field_validator("ranker")
     @classmethod
@@ -51,4 +54,5 @@ class RunConfig(BaseModel):
 
     def identity(self) -> dict:
         """What must match for a run directory to be resumed (not how fast it runs)."""
-        return self.model_dump(mode="json", exclude={"concurrency", "llm_url", "store"})
+        return self.model_dump(mode="json", exclude={"concurrency", "llm_url", "store", "explain_users",
+                                                     "judge_url", "judge_model"})

@@ -22,7 +22,21 @@ def read_rows(out: Path) -> list[dict]:
     return rows
 
 
-def aggregate(rows: list[dict], config: RunConfig, data) -> dict:
+def explanation_summary(path: Path) -> dict | None:
+    """The checks of explanations.jsonl, summarised; None when the run explained nothing."""
+    if not path.exists():
+        return None
+    from evals.explanations import ExplanationCheck, summarize
+
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    checks = [ExplanationCheck.model_validate(c) for line in lines for c in line["checks"]]
+    summary = summarize(checks, None)
+    judges = sorted({line["judge"] for line in lines if line.get("judge")})
+    summary["judge"] = ", ".join(judges) or None
+    return summary
+
+
+def aggregate(rows: list[dict], config: RunConfig, data, out: Path | None = None) -> dict:
     n = len(rows)
     keys = list(rows[0]["metrics"]) if rows else []
     metrics: dict = {key: float(np.mean([r["metrics"][key] for r in rows])) for key in keys}
@@ -58,6 +72,10 @@ def aggregate(rows: list[dict], config: RunConfig, data) -> dict:
         metrics["novelty"] = novelty(lists, popularity, len(data.users))
         metrics["intra_list_diversity"] = intra_list_diversity(lists, vectors)
         metrics["held_out_retrieved_rate"] = float(np.mean([r["held_out"] in r["candidates"] for r in rows]))
+
+    explained = explanation_summary(out / "explanations.jsonl") if out else None
+    if explained is not None:
+        metrics.update(explained)
 
     totals = [r["timings"]["total"] for r in rows]
     if totals:
@@ -120,7 +138,7 @@ def _plots(out: Path, metrics: dict, rows: list[dict], title: str) -> list[str]:
 
 def write_report(out: Path, config: RunConfig, retriever, data) -> dict:
     rows = read_rows(out)
-    metrics = aggregate(rows, config, data)
+    metrics = aggregate(rows, config, data, out)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
     title = (f"{config.ranker}{'' if config.transfer else ' (no transfer)'}, {config.protocol}, "
              f"{config.source} -> {config.target}, {metrics['users']} users")
@@ -130,9 +148,14 @@ def write_report(out: Path, config: RunConfig, retriever, data) -> dict:
     for key in [*(f"ndcg@{k}" for k in NDCG_KS), *(f"hr@{k}" for k in HR_KS), "mrr", "precision@10",
                 "recall@10", "invalid_rate", "out_of_candidates_rate", "duplicates_rate", "missing_rate",
                 "history_error_rate", "fallback_rate", "position_spread", "coverage", "novelty",
-                "intra_list_diversity", "held_out_retrieved_rate", "seconds_p50", "seconds_p95"]:
-        if key in metrics:
+                "intra_list_diversity", "held_out_retrieved_rate", "seconds_p50", "seconds_p95",
+                "explanation_citation_validity", "explanation_fact_validity", "explanation_llm_worded_rate",
+                "ragas_faithfulness", "ragas_answer_relevancy"]:
+        if isinstance(metrics.get(key), float):
             lines.append(f"| {key} | {metrics[key]:.4f} |")
+    if metrics.get("explanations"):
+        lines += ["", f"Explanations: {metrics['explanations']} checked; ragas judge: "
+                  f"{metrics.get('judge') or 'none'} ({metrics.get('ragas_judged', 0)} judged)."]
     lines += ["", *(f"![{p}]({p})" for p in plots), ""]
     (out / "report.md").write_text("\n".join(lines))
     return metrics

@@ -113,7 +113,46 @@ async def run(config: RunConfig, out: Path, *, progress: bool = True) -> Path:
                 bar.update(1)
 
             await asyncio.gather(*(one(c) for c in todo))
+        if config.explain_users:
+            await explain_cases(service, data, cases[: config.explain_users], config, out, progress=progress)
         from evals.report import write_report
 
         write_report(out, config, service.retriever, data)
     return out
+
+
+async def explain_cases(service: Service, data, cases: list[Case], config: RunConfig, out: Path, *,
+                        progress: bool) -> None:
+    """Explain each case's top 3 and check them (explanations.jsonl; resumable like rows)."""
+    from agent.llm_server import served_models
+    from evals.explanations import RagasJudge, check, facts_text
+
+    path = out / "explanations.jsonl"
+    done = {json.loads(line)["user"] for line in path.read_text().splitlines()} if path.exists() else set()
+    judge = None
+    judge_url = config.judge_url or (service.llm.config.base_url if service.llm else None)
+    if judge_url:
+        judge = RagasJudge(judge_url, config.judge_model or served_models(judge_url)[0])
+    vocabulary = sorted({g for i in service.retriever.catalogue() for g in i.genres})
+    with path.open("a") as handle:
+        for case in tqdm(cases, desc="explaining", unit="user", disable=not progress):
+            if case.user_id in done:
+                continue
+            result = await service.recommend(RecommendRequest(
+                user_id=case.user_id, target_scene=config.target, source_scene=config.source,
+                candidates=list(case.order), k=3, explain=True,
+                ranker=config.ranker if service.llm or config.ranker not in LLM_RANKERS else "popularity"))
+            history = {e.item_id for e in data.history(case.user_id, config.source)}
+            checks = []
+            for rec in result.items:
+                item, *evidence = service.retriever.items([rec.item_id, *rec.evidence])
+                verdict = check(item, rec.explanation or "", evidence, history, vocabulary, rec.explanation_source)
+                if judge is not None and rec.explanation:
+                    question = (f"Why would someone who enjoyed {', '.join(e.title for e in evidence) or 'these films'} "
+                                f"like {item.title}?")
+                    verdict.faithfulness, verdict.answer_relevancy = await judge.score(
+                        question, rec.explanation, [facts_text(i) for i in (item, *evidence)])
+                checks.append(verdict.model_dump())
+            handle.write(json.dumps({"user": case.user_id, "judge": judge.model if judge else None,
+                                     "checks": checks}) + "\n")
+            handle.flush()

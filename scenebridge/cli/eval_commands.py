@@ -31,6 +31,11 @@ def run_eval(
     permutations: Annotated[int, typer.Option(min=1, max=10)] = 1,
     negatives: Annotated[str, typer.Option(help="uniform (LLMRank-comparable) | popular (harder)")] = "uniform",
     concurrency: Annotated[int, typer.Option(min=1, max=64, help="Users in flight at once.")] = 4,
+    explain_users: Annotated[int, typer.Option(min=0, help="Users whose top 3 are explained and checked "
+                                               "(citations, facts, ragas).")] = 0,
+    judge_url: Annotated[str | None, typer.Option(help="OpenAI-compatible judge for ragas [default: the "
+                                                  "model server].")] = None,
+    judge_model: Annotated[str | None, typer.Option(help="Judge model [default: the judge's first].")] = None,
     llm_url: LlmUrlOption = None,
     store: StoreOption = None,
     config: Annotated[Path | None, typer.Option("--config", help="A run.toml with these fields.")] = None,
@@ -50,7 +55,8 @@ def run_eval(
         run_config = RunConfig(protocol=protocol, dataset=dataset, source=source, target=target, users=users,
                                seed=seed, ranker=ranker, transfer=transfer, prompt=prompt,
                                permutations=permutations, negatives=negatives, concurrency=concurrency,
-                               llm_url=llm_url, store=store)
+                               llm_url=llm_url, store=store, explain_users=explain_users, judge_url=judge_url,
+                               judge_model=judge_model)
     asyncio.run(run(run_config, out))
     metrics = __import__("json").loads((out / "metrics.json").read_text())
     typer.echo(f"{out}: {metrics['users']} users, NDCG@10 {metrics['ndcg@10']:.4f}, HR@10 {metrics['hr@10']:.4f}, "
