@@ -1,0 +1,61 @@
+"""The app in this process (FastAPI's TestClient, lifespan included, no model server), for what
+a real model cannot be made to do on demand: fail with a bug, or be slow enough to fill the queue."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from fastapi.testclient import TestClient
+
+from serve import create_app
+
+pytestmark = pytest.mark.slow
+
+ASK = {"model": "scenebridge", "messages": [{"role": "user", "content": "I loved Groundhog Day"}], "explain": False}
+
+
+@pytest.fixture
+def app(store_path):
+    return create_app(store_dir=store_path, use_llm=False, max_concurrent=1, queue_timeout_s=0.3)
+
+
+def test_a_bug_is_a_500_without_details(app, caplog):
+    with TestClient(app, raise_server_exceptions=False) as client:
+        async def broken(request):
+            raise RuntimeError("secret internals at /srv/app.py line 42")
+
+        app.state.scenebridge.service.recommend = broken
+        response = client.post("/v1/chat/completions", json=ASK)
+    assert response.status_code == 500
+    error = response.json()["error"]
+    assert error["type"] == "server_error" and error["code"] == "internal_error"
+    assert "secret" not in response.text and "Traceback" not in response.text and "RuntimeError" not in response.text
+    assert any("secret internals" in (r.exc_text or "") or "unhandled error" in r.message for r in caplog.records)
+
+
+def test_a_full_queue_answers_503_with_retry_after(app):
+    with TestClient(app) as client:
+        real = app.state.scenebridge.service.recommend
+
+        async def slow(request):
+            await asyncio.sleep(1.5)
+            return await real(request)
+
+        app.state.scenebridge.service.recommend = slow
+        with ThreadPoolExecutor(2) as pool:
+            responses = list(pool.map(lambda _: client.post("/v1/chat/completions", json=ASK), range(2)))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200, 503]
+    busy = next(r for r in responses if r.status_code == 503)
+    assert busy.json()["error"]["code"] == "server_busy" and int(busy.headers["retry-after"]) >= 1
+
+
+def test_without_a_model_server_health_says_so_and_answers_still_come(app):
+    with TestClient(app) as client:
+        health = client.get("/health").json()
+        assert health["model_server"]["state"] == "disabled" and health["status"] == "degraded"
+        answer = client.post("/v1/chat/completions", json=ASK).json()
+    assert answer["recommendations"]["fallback"] == "no model server configured"
+    assert "Ranked by candidate scores" in answer["choices"][0]["message"]["content"]
