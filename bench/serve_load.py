@@ -21,8 +21,6 @@ import argparse
 import asyncio
 import os
 import platform
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,7 +31,8 @@ from urllib.parse import urlsplit
 import httpx
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+from scenebridge.server.launcher import launch, stop
+
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 LIKED = [("Groundhog Day", "Annie Hall"), ("Clerks", "Clueless"), ("Liar Liar", "Toy Story"),
          ("The Princess Bride", "Young Frankenstein"), ("Airplane!", "Ghostbusters"),
@@ -46,12 +45,6 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_server(args) -> tuple[subprocess.Popen, str]:
     from agent.llm_server import is_ready
     from scenebridge.settings import get_settings
@@ -62,39 +55,12 @@ def start_server(args) -> tuple[subprocess.Popen, str]:
         sys.exit(f"--llm-url must be on this machine (127.0.0.1), not {llm_url}")
     if not is_ready(llm_url):
         sys.exit(f"no model server answers at {llm_url}: start one (scenebridge llm serve) or pass --llm-url")
-    port = free_port()
-    store = args.store or settings.store_path
-    log = Path(args.log)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    env.pop("SCENEBRIDGE_API_KEY", None)
-    command = [sys.executable, "-c", "from scenebridge.cli import main; main()", "serve", "--port", str(port),
-               "--store", str(store), "--llm-url", llm_url, "--explanations", args.explanations,
-               "--max-concurrent", str(args.max_concurrent), "--log-level", "warning"]
-    process = subprocess.Popen(command, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env, cwd=ROOT,
-                               start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"the server exited ({process.returncode}); see {log}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    stop(process)
-    sys.exit(f"the server did not answer /health within 300 s; see {log}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    options = ["--store", str(args.store or settings.store_path), "--llm-url", llm_url, "--explanations",
+               args.explanations, "--max-concurrent", str(args.max_concurrent), "--log-level", "warning"]
+    try:
+        return launch(options, Path(args.log))
+    except RuntimeError as exc:
+        sys.exit(str(exc))
 
 
 class Load:

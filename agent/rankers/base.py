@@ -83,6 +83,21 @@ def order_by(scores: dict[str, float], request: RankingRequest) -> list[str]:
     return [ids[n] for *_, n in sorted(keys)]
 
 
+def seeded_orders(ids: list[str], permutations: int, seed: int) -> list[list[str]]:
+    """The given order first, then ``permutations - 1`` seeded shuffles (position-bias control)."""
+    rng = np.random.default_rng(seed)
+    return [list(ids)] + [[str(i) for i in rng.permutation(ids)] for _ in range(permutations - 1)]
+
+
+def llm_fallback(request: RankingRequest, ranker: str, error: Exception) -> Ranking:
+    """The prior's ranking when the model failed; a bad answer counts as an invalid output."""
+    from agent.llm import LLMBadOutput
+
+    invalid = OutputErrors(invalid=1) if isinstance(error, LLMBadOutput) else None
+    message = getattr(error, "message", str(error))
+    return prior_ranking(request, ranker, f"{type(error).__name__}: {message}", invalid)
+
+
 def prior_ranking(request: RankingRequest, ranker: str, reason: str | None,
                   errors: OutputErrors | None = None) -> Ranking:
     """The fallback: rank by the candidate generators' fused score."""

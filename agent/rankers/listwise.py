@@ -12,11 +12,19 @@ import asyncio
 import json
 import time
 
-import numpy as np
 from pydantic import BaseModel, Field
 
 from agent.llm import LLMBackend, LLMBadOutput, LLMError
-from agent.rankers.base import OutputErrors, PromptInfo, Ranking, RankingRequest, order_by, prior_ranking
+from agent.rankers.base import (
+    OutputErrors,
+    PromptInfo,
+    Ranking,
+    RankingRequest,
+    llm_fallback,
+    order_by,
+    prior_ranking,
+    seeded_orders,
+)
 from prompts import render, template_sha256
 
 TOKENS_PER_ID = 24  # generous: titles with year, quotes and a comma
@@ -83,14 +91,12 @@ class ListwiseRanker:
             return prior_ranking(request, self.name, None)
         listed = order_by(request.prior, request)[: self.config.max_candidates] if len(ids) > \
             self.config.max_candidates else ids
-        rng = np.random.default_rng(self.config.seed)
-        orders = [listed] + [list(rng.permutation(listed)) for _ in range(self.config.permutations - 1)]
+        orders = seeded_orders(listed, self.config.permutations, self.config.seed)
         started = time.perf_counter()
         try:
             results = await asyncio.gather(*(self._one(request, order) for order in orders))
         except LLMError as exc:
-            invalid = OutputErrors(invalid=1) if isinstance(exc, LLMBadOutput) else None
-            return prior_ranking(request, self.name, f"{type(exc).__name__}: {exc.message}", invalid)
+            return llm_fallback(request, self.name, exc)
         # Borda: a listed item earns (n - position); an omitted one earns nothing from that list.
         n = len(listed)
         scores = {i: 0.0 for i in ids}

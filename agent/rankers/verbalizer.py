@@ -18,8 +18,9 @@ from pydantic import BaseModel, Field
 
 from agent.llm import LLMBackend, LLMBadOutput, LLMError
 from agent.rankers.base import (
-    OutputErrors,
     PromptInfo,
+    llm_fallback,
+    seeded_orders,
     Ranking,
     RankingRequest,
     order_by,
@@ -102,14 +103,12 @@ class VerbalizerRanker:
         ids = request.ids
         if len(ids) < 2:
             return prior_ranking(request, self.name, None)
-        rng = np.random.default_rng(self.config.seed)
-        orders = [ids] + [list(rng.permutation(ids)) for _ in range(self.config.permutations - 1)]
+        orders = seeded_orders(ids, self.config.permutations, self.config.seed)
         started = time.perf_counter()
         try:
             results = await asyncio.gather(*(self._tournament(request, order) for order in orders))
         except LLMError as exc:
-            invalid = OutputErrors(invalid=1) if isinstance(exc, LLMBadOutput) else None
-            return prior_ranking(request, self.name, f"{type(exc).__name__}: {exc.message}", invalid)
+            return llm_fallback(request, self.name, exc)
         scores = {i: float(np.mean([r[0][i] for r in results])) for i in ids}
         calls = [c for _, cs in results for c in cs]
         return Ranking(

@@ -1,4 +1,3 @@
-import numpy as np
 
 from agent.fusion import LLM, FitExample, FusionWeights, fit_weights, fuse, mean_ndcg
 

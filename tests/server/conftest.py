@@ -4,26 +4,15 @@ port, over the test store and the real vLLM server, with an API key. Started onc
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
+
+from scenebridge.server.launcher import free_port, launch, stop
 
 KEY = "test-key-0123456789"
 READY_TIMEOUT = 180.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -42,39 +31,9 @@ class Server:
 
 
 def start_server(store: Path, llm_url: str, log: Path, *, key: str | None = KEY, extra: list[str] = ()):
-    port = free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
-    env.pop("SCENEBRIDGE_API_KEY", None)
-    if key:
-        env["SCENEBRIDGE_API_KEY"] = key
-    command = [sys.executable, "-c", "from scenebridge.cli import main; main()", "serve", "--host", "127.0.0.1",
-               "--port", str(port), "--store", str(store), "--llm-url", llm_url, "--log-level", "warning", *extra]
-    handle = log.open("w")
-    process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env,
-                               cwd=Path(__file__).resolve().parents[2], start_new_session=True)
-    server = Server(f"http://127.0.0.1:{port}", key, log)
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited ({process.returncode}):\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{server.url}/health", timeout=2).status_code == 200:
-                return process, server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    stop_server(process)
-    raise RuntimeError(f"the server did not answer /health within {READY_TIMEOUT:.0f} s:\n{log.read_text()[-3000:]}")
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    process, url = launch(["--store", str(store), "--llm-url", llm_url, "--log-level", "warning", *extra], log,
+                          key=key, timeout=READY_TIMEOUT)
+    return process, Server(url, key, log)
 
 
 @pytest.fixture(scope="session")
@@ -83,7 +42,7 @@ def server(store_path, llm_url, tmp_path_factory):
     (``explain: false`` elsewhere: each costs seconds on this CPU)."""
     process, running = start_server(store_path, llm_url, tmp_path_factory.mktemp("serve") / "server.log")
     yield running
-    stop_server(process)
+    stop(process)
 
 
 @pytest.fixture(scope="module")
@@ -93,4 +52,4 @@ def server_without_llm(store_path, tmp_path_factory):
                                     tmp_path_factory.mktemp("serve-down") / "server.log", key=None,
                                     extra=["--explanations", "evidence"])
     yield running
-    stop_server(process)
+    stop(process)
