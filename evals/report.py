@@ -77,6 +77,8 @@ def aggregate(rows: list[dict], config: RunConfig, data, out: Path | None = None
     if explained is not None:
         metrics.update(explained)
 
+    if out is not None and (out / "wall_seconds.txt").exists():
+        metrics["wall_seconds"] = float((out / "wall_seconds.txt").read_text())
     totals = [r["timings"]["total"] for r in rows]
     if totals:
         metrics["seconds_p50"] = float(np.percentile(totals, 50))
@@ -159,3 +161,22 @@ def write_report(out: Path, config: RunConfig, retriever, data) -> dict:
     lines += ["", *(f"![{p}]({p})" for p in plots), ""]
     (out / "report.md").write_text("\n".join(lines))
     return metrics
+
+
+TABLE_COLUMNS = ("ndcg@10", "hr@10", "ndcg@5", "mrr", "invalid_rate", "fallback_rate", "position_spread",
+                 "wall_seconds")
+
+
+def runs_table(runs: list[Path]) -> str:
+    """A Markdown table of several runs (for docs/results.md)."""
+    lines = ["| run | ranker | protocol | negatives | transfer | users | " + " | ".join(TABLE_COLUMNS) + " |",
+             "|---|---|---|---|---|---:|" + "---:|" * len(TABLE_COLUMNS)]
+    for out in runs:
+        config = RunConfig.model_validate(json.loads((out / "config.json").read_text()))
+        metrics = json.loads((out / "metrics.json").read_text())
+        cells = [f"{metrics[c]:.3f}" if isinstance(metrics.get(c), float) else "" for c in TABLE_COLUMNS]
+        if isinstance(metrics.get("wall_seconds"), float):
+            cells[-1] = f"{metrics['wall_seconds']:.0f} s"
+        lines.append(f"| {out.name} | {config.ranker} | {config.protocol} | {config.negatives} | "
+                     f"{'yes' if config.transfer else 'no'} | {metrics['users']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

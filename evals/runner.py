@@ -88,7 +88,16 @@ async def evaluate_case(service: Service, data, case: Case, config: RunConfig) -
     }
 
 
+def add_wall_time(out: Path, seconds: float) -> float:
+    """Wall time of the run, summed over the sessions that resumed it (wall_seconds.txt)."""
+    path = out / "wall_seconds.txt"
+    total = (float(path.read_text()) if path.exists() else 0.0) + seconds
+    path.write_text(f"{total:.1f}\n")
+    return total
+
+
 async def run(config: RunConfig, out: Path, *, progress: bool = True) -> Path:
+    started = time.perf_counter()
     done = prepare_run_dir(out, config)
     store = config.store or get_settings().store_path
     needs_llm = config.ranker in LLM_RANKERS
@@ -117,6 +126,7 @@ async def run(config: RunConfig, out: Path, *, progress: bool = True) -> Path:
             await explain_cases(service, data, cases[: config.explain_users], config, out, progress=progress)
         from evals.report import write_report
 
+        add_wall_time(out, time.perf_counter() - started)
         write_report(out, config, service.retriever, data)
     return out
 

@@ -83,5 +83,19 @@ def compare(
     print_table(f"{run_b} vs {run_a}: {result['shared_users']} shared users", rows)
 
 
+@eval_app.command("table")
+def table(runs: Annotated[list[Path], typer.Argument(help="Run directories.")]) -> None:
+    """A Markdown table of several runs' main metrics (for docs/results.md)."""
+    from evals.report import runs_table
+
+    missing = [str(r) for r in runs if not (r / "metrics.json").exists()]
+    if missing:
+        from scenebridge.errors import ScenebridgeError
+
+        raise ScenebridgeError(f"no finished run in {', '.join(missing)}", param="runs",
+                               hint="give run directories written by 'scenebridge eval --out'")
+    typer.echo(runs_table(runs))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(eval_app, name="eval")
