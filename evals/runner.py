@@ -166,3 +166,13 @@ async def explain_cases(service: Service, data, cases: list[Case], config: RunCo
             handle.write(json.dumps({"user": case.user_id, "judge": judge.model if judge else None,
                                      "checks": checks}) + "\n")
             handle.flush()
+
+
+async def rewrite_report(out: Path) -> dict:
+    """Recompute metrics.json and report.md from a run's rows (after a metrics change, say)."""
+    from evals.report import write_report
+
+    config = RunConfig.model_validate(json.loads((out / "config.json").read_text()))
+    store = config.store or get_settings().store_path
+    async with open_service(store, dataset=config.dataset, use_llm=False) as service:
+        return write_report(out, config, service.retriever, load_scene_data(service.retriever))

@@ -83,6 +83,16 @@ def compare(
     print_table(f"{run_b} vs {run_a}: {result['shared_users']} shared users", rows)
 
 
+@eval_app.command("report")
+def report(runs: Annotated[list[Path], typer.Argument(help="Run directories.")]) -> None:
+    """Recompute metrics.json and report.md from the rows of finished runs."""
+    from evals.runner import rewrite_report
+
+    for out in runs:
+        metrics = asyncio.run(rewrite_report(out))
+        typer.echo(f"{out}: {metrics['users']} users, NDCG@10 {metrics['ndcg@10']:.4f}")
+
+
 @eval_app.command("table")
 def table(runs: Annotated[list[Path], typer.Argument(help="Run directories.")]) -> None:
     """A Markdown table of several runs' main metrics (for docs/results.md)."""
