@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The evaluation matrix behind docs/results.md: ML-1M Comedy -> Sci-Fi, test-split users, seed 0.
+# Every run is resumable: run this again after an interruption and finished users are skipped.
+#   bench/eval_runs.sh [RUNS_DIR] [USERS] [LLM_USERS] [LISTWISE_USERS]
+# Baselines take seconds; an LLM run about 1 s per user on 2 CPU cores (listwise ~10 s per user).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${1:-runs}; USERS=${2:-500}; LLM_USERS=${3:-500}; LISTWISE_USERS=${4:-500}
+SB=.venv/bin/scenebridge
+run() { local name=$1; shift; echo "== $name"; "$SB" eval --seed 0 --out "$RUNS/$name" "$@"; }
+
+for protocol in warm cold; do
+  for negatives in uniform popular; do
+    for ranker in random popularity itemknn embedding cross_cooc; do
+      run "$protocol-$negatives-$ranker" --protocol "$protocol" --negatives "$negatives" --ranker "$ranker" --users "$USERS"
+    done
+  done
+done
+for ranker in popularity itemknn cross_cooc embedding; do
+  run "retrieved-$ranker" --protocol retrieved --ranker "$ranker" --users "$USERS"
+done
+for protocol in warm cold; do
+  for ranker in verbalizer hybrid; do
+    run "$protocol-uniform-$ranker" --protocol "$protocol" --ranker "$ranker" --users "$LLM_USERS"
+    run "$protocol-uniform-$ranker-notransfer" --protocol "$protocol" --ranker "$ranker" --no-transfer --users "$LLM_USERS"
+  done
+  run "$protocol-uniform-verbalizer-p3" --protocol "$protocol" --ranker verbalizer --permutations 3 --users "$LLM_USERS"
+  run "$protocol-uniform-listwise" --protocol "$protocol" --ranker listwise --users "$LISTWISE_USERS"
+  run "$protocol-uniform-listwise-notransfer" --protocol "$protocol" --ranker listwise --no-transfer --users "$LISTWISE_USERS"
+done
