@@ -19,6 +19,8 @@ done
 for ranker in popularity itemknn cross_cooc embedding; do
   run "retrieved-$ranker" --protocol retrieved --ranker "$ranker" --users "$USERS"
 done
+# The hybrid's fusion weights, fitted on validation users (never the test users evaluated here).
+[ -f "${SCENEBRIDGE_STORE_DIR:-$HOME/.cache/scenebridge/store}/fusion/ml-1m.json" ] || "$SB" fit-hybrid --users 200
 for protocol in warm cold; do
   for ranker in verbalizer hybrid; do
     run "$protocol-uniform-$ranker" --protocol "$protocol" --ranker "$ranker" --users "$LLM_USERS"
