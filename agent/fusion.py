@@ -75,7 +75,8 @@ def mean_ndcg(examples: list[FitExample], weights: dict[str, float]) -> float:
 
 def fit_weights(examples: list[FitExample], *, grid=(0.0, 0.25, 0.5, 1.0, 2.0), rounds: int = 3,
                 start: dict[str, float] | None = None) -> tuple[dict[str, float], float]:
-    """Coordinate ascent over a grid of weights; returns the weights and their mean NDCG@10."""
+    """Coordinate ascent over a grid of weights (ties go to the smaller weight); returns the
+    weights and their mean NDCG@10."""
     names = sorted({n for e in examples for n in e.components})
     weights = {n: (start or DEFAULT_WEIGHTS).get(n, 1.0) for n in names}
     best = mean_ndcg(examples, weights)
@@ -85,6 +86,7 @@ def fit_weights(examples: list[FitExample], *, grid=(0.0, 0.25, 0.5, 1.0, 2.0), 
             if not any(trial.values()):
                 continue
             score = mean_ndcg(examples, trial)
-            if score > best + 1e-9:
-                best, weights = score, trial
+            # On a tie the smaller weight wins: a component that changes nothing ends at 0.
+            if score > best + 1e-9 or (score >= best - 1e-9 and value < weights[name]):
+                best, weights = max(score, best), trial
     return weights, best

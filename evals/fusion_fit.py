@@ -3,7 +3,8 @@
 Leave-last-out on users of the ``validation`` split only (evals/splits.py): each user's last
 target item is held out among seeded random negatives; the candidate generators and the LLM
 verbalizer score the candidates; a coordinate grid search picks the weights that maximise mean
-NDCG@10. The result is saved next to the store and used by ``--ranker hybrid``.
+NDCG@10. ``scenebridge fit-hybrid`` saves the result next to the store, where ``--ranker hybrid``
+finds it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from evals.protocols import active_users, leave_last_out_cases
 from agent.fusion import DEFAULT_WEIGHTS, LLM, FitExample, FusionWeights, mean_ndcg, fit_weights
 from agent.rankers import make_ranker
 from agent.requests import RecommendRequest
-from agent.service import Service, fusion_path
+from agent.service import Service
 from evals.splits import users_in
 
 
@@ -64,5 +65,4 @@ async def fit(service: Service, *, users: int = 100, seed: int = 0, cold: bool =
         "ndcg@10_alone": {k: round(v, 4) for k, v in alone.items()},
         "llm_answered": int(np.sum([LLM in e.components for e in examples])),
     })
-    weights_out.save(fusion_path(service.retriever.store.path, service.retriever.dataset))
     return weights_out
