@@ -34,7 +34,7 @@ def shown_title(item: Item) -> str:
 
 class Recommender:
     def __init__(self, retriever: Retriever, llm: LLMBackend | None, *, weights: FusionWeights | None = None,
-                 evidence_items: int = 12, history_items: int = 8, explanation_evidence: int = 3):
+                 evidence_items: int = 15, history_items: int = 10, explanation_evidence: int = 3):
         self.retriever = retriever
         self.llm = llm
         self.weights = weights or FusionWeights()

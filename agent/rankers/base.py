@@ -4,6 +4,7 @@ scores and says why in ``fallback``."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -87,6 +88,14 @@ def seeded_orders(ids: list[str], permutations: int, seed: int) -> list[list[str
     """The given order first, then ``permutations - 1`` seeded shuffles (position-bias control)."""
     rng = np.random.default_rng(seed)
     return [list(ids)] + [[str(i) for i in rng.permutation(ids)] for _ in range(permutations - 1)]
+
+
+async def prefix_first(call, orders: list[list[str]]) -> list:
+    """``call(order)`` for every order: the first alone, then the rest at once. The orders share
+    the prompt's prefix (candidates come last), so once the first is in vLLM's prefix cache the
+    others only pay for their candidate block; sent together, each would compute it all."""
+    first = await call(orders[0])
+    return [first, *await asyncio.gather(*(call(order) for order in orders[1:]))]
 
 
 def llm_fallback(request: RankingRequest, ranker: str, error: Exception) -> Ranking:

@@ -21,6 +21,7 @@ from agent.rankers.base import (
     Ranking,
     RankingRequest,
     llm_fallback,
+    prefix_first,
     order_by,
     prior_ranking,
     seeded_orders,
@@ -94,7 +95,7 @@ class ListwiseRanker:
         orders = seeded_orders(listed, self.config.permutations, self.config.seed)
         started = time.perf_counter()
         try:
-            results = await asyncio.gather(*(self._one(request, order) for order in orders))
+            results = await prefix_first(lambda order: self._one(request, order), orders)
         except LLMError as exc:
             return llm_fallback(request, self.name, exc)
         # Borda: a listed item earns (n - position); an omitted one earns nothing from that list.

@@ -20,6 +20,7 @@ from agent.llm import LLMBackend, LLMBadOutput, LLMError
 from agent.rankers.base import (
     PromptInfo,
     llm_fallback,
+    prefix_first,
     seeded_orders,
     Ranking,
     RankingRequest,
@@ -106,7 +107,7 @@ class VerbalizerRanker:
         orders = seeded_orders(ids, self.config.permutations, self.config.seed)
         started = time.perf_counter()
         try:
-            results = await asyncio.gather(*(self._tournament(request, order) for order in orders))
+            results = await prefix_first(lambda order: self._tournament(request, order), orders)
         except LLMError as exc:
             return llm_fallback(request, self.name, exc)
         scores = {i: float(np.mean([r[0][i] for r in results])) for i in ids}

@@ -68,6 +68,8 @@ def model_dir(tmp_path) -> Path:
 
 def test_launch_line_and_environment(model_dir, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", "/somewhere/else")
+    monkeypatch.delenv("VLLM_CPU_OMP_THREADS_BIND", raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
     server = LLMServer(model_dir=model_dir, served_name="tiny", port=8099, kv_cache_gib=1.5,
                        chat_template=BASE_CHAT_TEMPLATE, vllm_python=Path("/v/bin/python"))
     command = server.command()
@@ -80,6 +82,9 @@ def test_launch_line_and_environment(model_dir, monkeypatch):
     env = server.environment()
     assert env["VLLM_CPU_KVCACHE_SPACE"] == "1.5" and env["HF_HUB_OFFLINE"] == "1"
     assert env["VLLM_NO_USAGE_STATS"] == "1" and "PYTHONPATH" not in env
+    assert env["VLLM_CPU_OMP_THREADS_BIND"] == "0-1"  # the model on every core
+    monkeypatch.setenv("VLLM_CPU_OMP_THREADS_BIND", "0")
+    assert server.environment()["VLLM_CPU_OMP_THREADS_BIND"] == "0"  # the caller's choice wins
     assert LLMServer.model_validate_json(server.model_dump_json()) == server
     assert server.url == "http://127.0.0.1:8099/v1"
 
