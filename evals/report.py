@@ -92,6 +92,18 @@ def aggregate(rows: list[dict], config: RunConfig, data, out: Path | None = None
     return metrics
 
 
+def _save(fig, ax, path: Path, xlabel: str) -> str:
+    import matplotlib.pyplot as plt
+
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("NDCG@10")
+    ax.set_ylim(0, 1)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path.name
+
+
 def _plots(out: Path, metrics: dict, rows: list[dict], title: str) -> list[str]:
     import matplotlib
 
@@ -114,13 +126,8 @@ def _plots(out: Path, metrics: dict, rows: list[dict], title: str) -> list[str]:
         fig, ax = plt.subplots(figsize=(5, 3))
         ax.plot([int(p) + 1 for p in positions], list(positions.values()), marker="o")
         ax.axhline(metrics["ndcg@10"], color="grey", linestyle="--", linewidth=1)
-        ax.set_xlabel("position of the true item in the listed candidates")
-        ax.set_ylabel("NDCG@10")
-        ax.set_ylim(0, 1)
-        fig.tight_layout()
-        fig.savefig(out / "ndcg_by_position.png", dpi=110)
-        plt.close(fig)
-        made.append("ndcg_by_position.png")
+        made.append(_save(fig, ax, out / "ndcg_by_position.png",
+                          "position of the true item in the listed candidates"))
 
     lengths = np.array([r["source_history"] for r in rows])
     if len(rows) >= 8:
@@ -134,13 +141,7 @@ def _plots(out: Path, metrics: dict, rows: list[dict], title: str) -> list[str]:
                 values.append(float(np.mean(chosen)))
         fig, ax = plt.subplots(figsize=(5, 3))
         ax.bar(labels, values, color="#6aa84f")
-        ax.set_xlabel("source-scene history length (quartiles)")
-        ax.set_ylabel("NDCG@10")
-        ax.set_ylim(0, 1)
-        fig.tight_layout()
-        fig.savefig(out / "ndcg_by_source_history.png", dpi=110)
-        plt.close(fig)
-        made.append("ndcg_by_source_history.png")
+        made.append(_save(fig, ax, out / "ndcg_by_source_history.png", "source-scene history length (quartiles)"))
     return made
 
 
