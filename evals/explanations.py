@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from typing import Any
@@ -89,15 +90,16 @@ class MiniLMRagasEmbedding:
 class RagasJudge:
     """Faithfulness and AnswerRelevancy through an OpenAI-compatible judge (JSON mode)."""
 
-    def __init__(self, base_url: str, model: str, *, timeout_s: float = 180.0):
+    def __init__(self, base_url: str, model: str, *, timeout_s: float = 60.0):
         os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
         from openai import AsyncOpenAI
         from ragas.llms.base import llm_factory
         from ragas.metrics.collections import AnswerRelevancy, Faithfulness
 
         self.base_url, self.model = base_url, model
-        client = AsyncOpenAI(base_url=base_url, api_key="EMPTY", timeout=timeout_s, max_retries=1)
-        llm = llm_factory(model, client=client, max_tokens=512, temperature=0.0)
+        self.timeout_s = timeout_s
+        client = AsyncOpenAI(base_url=base_url, api_key="EMPTY", timeout=timeout_s, max_retries=0)
+        llm = llm_factory(model, client=client, max_tokens=384, temperature=0.0)
         self.faithfulness = Faithfulness(llm=llm)
         self.relevancy = AnswerRelevancy(llm=llm, embeddings=MiniLMRagasEmbedding(), strictness=2)
 
@@ -106,7 +108,9 @@ class RagasJudge:
         results = []
         for metric, kwargs in ((self.faithfulness, {"retrieved_contexts": contexts}), (self.relevancy, {})):
             try:
-                result = await metric.ascore(user_input=question, response=answer, **kwargs)
+                # A bound per metric: a small judge can loop on invalid JSON (instructor retries).
+                result = await asyncio.wait_for(
+                    metric.ascore(user_input=question, response=answer, **kwargs), timeout=3 * self.timeout_s)
                 value = float(result.value)
                 results.append(None if np.isnan(value) else value)
             except Exception:  # noqa: BLE001 - a small judge often fails the JSON; counted, not fatal
