@@ -75,10 +75,17 @@ def mean_ndcg(examples: list[FitExample], weights: dict[str, float]) -> float:
 
 def fit_weights(examples: list[FitExample], *, grid=(0.0, 0.25, 0.5, 1.0, 2.0), rounds: int = 3,
                 start: dict[str, float] | None = None) -> tuple[dict[str, float], float]:
-    """Coordinate ascent over a grid of weights (ties go to the smaller weight); returns the
-    weights and their mean NDCG@10."""
+    """Coordinate ascent over a grid of weights (ties go to the smaller weight), started from the
+    default weights and from each component alone (one weight at a time cannot always walk from
+    a mix to a single component); returns the best weights and their mean NDCG@10."""
     names = sorted({n for e in examples for n in e.components})
-    weights = {n: (start or DEFAULT_WEIGHTS).get(n, 1.0) for n in names}
+    starts = [{n: (start or DEFAULT_WEIGHTS).get(n, 1.0) for n in names}]
+    starts += [{n: float(n == only) for n in names} for only in names]
+    fits = [_ascend(examples, names, weights, grid, rounds) for weights in starts]
+    return max(fits, key=lambda fit: fit[1])
+
+
+def _ascend(examples, names, weights, grid, rounds) -> tuple[dict[str, float], float]:
     best = mean_ndcg(examples, weights)
     for _, name in itertools.product(range(rounds), names):
         for value in grid:
