@@ -23,7 +23,6 @@ from scenebridge.data._titles import display_title
 from scenebridge.domain import HistoryEntry, Item
 from scenebridge.errors import ScenebridgeError
 
-LIKED = 4.0
 
 
 def shown_title(item: Item) -> str:
@@ -88,8 +87,8 @@ class Recommender:
     def _prompt_history(history: list[HistoryEntry], limit: int) -> list[HistoryEntry]:
         """At most ``limit`` entries, oldest first: the most recent liked ones, topped up with the
         most recent others when fewer were liked."""
-        liked = [e for e in history if e.rating is None or e.rating >= LIKED]
-        others = [e for e in history if not (e.rating is None or e.rating >= LIKED)]
+        liked = [e for e in history if e.liked]
+        others = [e for e in history if not e.liked]
         chosen = liked[-limit:] if len(liked) >= limit else liked + others[len(others) - (limit - len(liked)):]
         return sorted(chosen, key=lambda e: e.timestamp)
 
@@ -177,7 +176,7 @@ class Recommender:
         return await ranker.rank(ranking_request)
 
     async def _explain(self, request, top: list[str], items: dict[str, Item], source_history):
-        liked = [e.item_id for e in source_history if e.rating is None or e.rating >= LIKED] or \
+        liked = [e.item_id for e in source_history if e.liked] or \
             [e.item_id for e in source_history]
         history = {e.item_id for e in source_history}
         evidence = {i: self.retriever.evidence_from(liked, i, k=self.explanation_evidence) for i in top}

@@ -25,9 +25,9 @@ from retrievers._records import (
 from retrievers.store import SceneStore, check_dataset_name
 from scenebridge.data.dataset import Dataset, item_from_row
 from scenebridge.data.scenes import SceneMap
+from scenebridge.domain import LIKED_RATING
 
 WRITE_BATCH = 512
-LIKED_RATING = 4.0
 
 
 @dataclass

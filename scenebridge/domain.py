@@ -54,12 +54,19 @@ class Scene(BaseModel):
         return value
 
 
+LIKED_RATING = 4.0  # a rating at least this counts as a like; an unrated interaction always does
+
+
 class HistoryEntry(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     item_id: str
     timestamp: float
     rating: float | None = None
+
+    @property
+    def liked(self) -> bool:
+        return self.rating is None or self.rating >= LIKED_RATING
 
 
 class UserHistory(BaseModel):

@@ -26,7 +26,8 @@ from agent.candidates._cooc import cosine_cooc
 from agent.candidates.base import CandidateGenerator, GeneratorConfig
 from agent.candidates.evidence import Query
 from agent.candidates.registry import register_generator
-from agent.candidates.scene_data import LIKED_RATING, SceneData
+from agent.candidates.scene_data import SceneData
+from scenebridge.domain import LIKED_RATING
 
 
 class CrossCoocConfig(GeneratorConfig):

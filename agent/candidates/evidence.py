@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from agent.candidates.scene_data import LIKED_RATING, SceneData, SceneMatrix
+from agent.candidates.scene_data import SceneData, SceneMatrix
+from scenebridge.domain import LIKED_RATING
 from scenebridge.errors import ScenebridgeError
 
 

@@ -27,7 +27,6 @@ from agent.candidates._records import HistoryRecords, ItemRecords, fetch_records
 from scenebridge.domain import HistoryEntry
 from scenebridge.errors import DataError, NotFoundError
 
-LIKED_RATING = 4.0  # the same threshold as the store's taste profiles (retrievers.ingest)
 
 
 @dataclass(eq=False)
