@@ -12,12 +12,12 @@ from __future__ import annotations
 import numpy as np
 from tqdm import tqdm
 
-from agent.candidates import load_scene_data, score_candidates
-from evals.protocols import active_users, leave_last_out_cases
-from agent.fusion import DEFAULT_WEIGHTS, LLM, FitExample, FusionWeights, mean_ndcg, fit_weights
+from agent.candidates import load_scene_data
+from agent.fusion import DEFAULT_WEIGHTS, LLM, FitExample, FusionWeights, fit_weights, mean_ndcg
 from agent.rankers import make_ranker
-from agent.requests import RecommendRequest
 from agent.service import Service
+from evals.protocols import active_users, leave_last_out_cases
+from evals.runner import case_request
 from evals.splits import users_in
 
 
@@ -31,16 +31,9 @@ async def collect_examples(service: Service, *, users: int, seed: int, cold: boo
                                  pool=pool)
     ranker = make_ranker("verbalizer", service.llm, permutations=permutations, seed=seed) if service.llm else None
     examples = []
-    rng = np.random.default_rng(seed)
     for case in tqdm(cases, desc="scoring validation users", unit="user", disable=not progress):
-        # The held-out item comes first in a case: shuffle, or position bias would pass for skill.
-        shuffled = [str(i) for i in rng.permutation(case.candidates)]
-        candidates = score_candidates(data, case.evidence, shuffled)
-        source_history = data.history(case.evidence.user_id, source)
-        target_history = [] if cold else data.history(case.evidence.user_id, target)[:-1]
-        request = service.recommender.ranking_request(  # the very request recommend builds
-            RecommendRequest(user_id=case.evidence.user_id, target_scene=target), candidates, case.evidence,
-            source_history, target_history)
+        # Candidates in the case's seeded shuffled order: position bias must not pass for skill.
+        request = case_request(service, data, case)
         components = dict(request.generator_scores)
         if ranker is not None:
             ranking = await ranker.rank(request)

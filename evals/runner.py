@@ -53,15 +53,22 @@ def prepare_run_dir(out: Path, config: RunConfig) -> set[str]:
     return done
 
 
+def case_request(service: Service, data, case: Case):
+    """The ranking request ``recommend`` would build for a case: its candidates in the case's
+    seeded order, the source history, and the target history the protocol leaves visible."""
+    evidence = case.evidence
+    source, target = evidence.source_scene, evidence.target_scene
+    candidates = score_candidates(data, evidence, list(case.order))
+    target_history = data.history(case.user_id, target)[: len(evidence.target_history)]
+    return service.recommender.ranking_request(
+        RecommendRequest(user_id=case.user_id, target_scene=target), candidates, evidence,
+        data.history(case.user_id, source), target_history)
+
+
 async def evaluate_case(service: Service, data, case: Case, config: RunConfig) -> dict:
     started = time.perf_counter()
     evidence = case.evidence
-    candidates = score_candidates(data, evidence, list(case.order))
-    source_history = data.history(case.user_id, config.source)
-    target_history = list(data.history(case.user_id, config.target))[: len(evidence.target_history)]
-    request = service.recommender.ranking_request(
-        RecommendRequest(user_id=case.user_id, target_scene=config.target), candidates, evidence,
-        source_history, target_history)
+    request = case_request(service, data, case)
     if not config.transfer:  # the ablation: nothing from the source scene reaches the ranker
         request = request.model_copy(update={
             "evidence": [],
