@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from functools import cached_property
 
@@ -18,7 +17,6 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from retrievers._records import history_from_record, history_id, item_from_record
-from retrievers.ingest import taste_profile
 from retrievers.store import SceneStore
 from scenebridge.data._titles import normalize_title
 from scenebridge.domain import Item, ScoredItem, UserHistory
@@ -124,10 +122,6 @@ class Retriever:
         records = self._histories.get(ids=[history_id(user_id, scene)], include=["embeddings"])
         return np.asarray(records["embeddings"][0], dtype=np.float32) if records["ids"] else None
 
-    def profile_of(self, item_ids: Sequence[str]) -> np.ndarray:
-        """A taste vector for a person described only by items they like."""
-        return taste_profile(self._vectors(item_ids), np.full(len(item_ids), 5.0))
-
     # -- neighbours ------------------------------------------------------------------------------
     def _query(self, vector: np.ndarray, *, scene: str | None, k: int,
                exclude: Iterable[str] = ()) -> list[ScoredItem]:
@@ -177,10 +171,6 @@ class Retriever:
             )
         return self._query(vector, scene=target, k=k, exclude=exclude)
 
-    def candidates_for_profile(self, vector: np.ndarray, *, target: str, k: int = 20,
-                               exclude: Iterable[str] = ()) -> list[ScoredItem]:
-        return self._query(vector, scene=self.check_scene(target), k=k, exclude=exclude)
-
     # -- free text --------------------------------------------------------------------------------
     def search(self, text: str, *, k: int = 10, scene: str | None = None) -> list[ScoredItem]:
         """Titles first (typos and moved articles forgiven), then meaning (MiniLM)."""
@@ -217,11 +207,3 @@ class Retriever:
         if hits and hits[0].score >= 0.85:
             return hits[0].item
         raise NotFoundError("item", text, suggestions=[h.item.item_id for h in hits[:3]])
-
-    def stats(self) -> dict:
-        return {"dataset": self.dataset, **self.info, "store": str(self.store.path),
-                "items_count": self._items.count(), "histories_count": self._histories.count()}
-
-
-def to_json(value) -> str:
-    return json.dumps(value, indent=2, default=lambda o: o.model_dump() if hasattr(o, "model_dump") else str(o))

@@ -8,7 +8,6 @@ Permutations are aggregated by Borda count.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 

@@ -37,10 +37,6 @@ class Dataset:
     def genres(self) -> list[str]:
         return sorted({g for gs in self.items["genres"] for g in gs})
 
-    def item(self, item_id: str) -> Item:
-        row = self.items.loc[item_id]
-        return item_from_row(item_id, row)
-
 
 def item_from_row(item_id: str, row: pd.Series) -> Item:
     year = row["year"]
