@@ -278,10 +278,15 @@ def served_name(model_dir: Path) -> str:
     return (read_marker(model_dir) or {}).get("name") or Path(model_dir).name
 
 
+def model_name(model: str | Path) -> str:
+    """The name clients send for ``model`` (a packaged name or a model directory)."""
+    path = Path(model).expanduser()
+    return served_name(path) if str(model) not in MODELS and path.is_dir() else str(model)
+
+
 def check_serves(url: str, model: str | Path) -> None:
     """Raise unless the server at ``url`` serves ``model`` (a packaged name or a directory)."""
-    path = Path(model).expanduser()
-    name = served_name(path) if str(model) not in MODELS and path.is_dir() else str(model)
+    name = model_name(model)
     models = served_models(url)
     if name not in models:
         raise ScenebridgeError(f"the model server at {url} serves {', '.join(models) or 'nothing'}, "

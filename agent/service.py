@@ -14,8 +14,12 @@ from retrievers import Retriever, SceneStore
 from scenebridge.settings import Settings, get_settings
 
 
-def fusion_path(store: Path, dataset: str) -> Path:
-    """Where fitted fusion weights for a dataset's scene pair live."""
+def fusion_path(store: Path, dataset: str, model: str | Path | None = None) -> Path:
+    """Where fitted fusion weights for a dataset's scene pair live: beside the store for the
+    packaged models, inside the model's directory for a tuned one (the LLM's weight depends on
+    the model it was fitted with)."""
+    if model is not None and Path(model).expanduser().is_dir():
+        return Path(model).expanduser() / "fusion" / f"{dataset}.json"
     return store / "fusion" / f"{dataset}.json"
 
 
@@ -34,23 +38,30 @@ class Service:
             await self.llm.aclose()
 
 
-def connect_llm(settings: Settings, llm_url: str | None) -> LLMBackend:
-    """A backend for ``llm_url``, or for the local vLLM server (started if none answers)."""
+def connect_llm(settings: Settings, llm_url: str | None, model: str | Path | None = None) -> LLMBackend:
+    """A backend for ``llm_url``, or for the local vLLM server (started if none answers).
+    ``model`` (a packaged name or a model directory) must be what the server serves."""
+    from agent.llm_server import check_serves, ensure_server, model_name
+
     llm_url = llm_url or settings.llm_url
     if llm_url is None:
-        from agent.llm_server import ensure_server
-
-        llm_url = ensure_server(settings)
-    return create_backend("openai", base_url=llm_url, timeout_s=settings.llm_timeout)
+        llm_url = ensure_server(settings, model=model)
+    elif model is not None:
+        check_serves(llm_url, model)
+    return create_backend("openai", base_url=llm_url, model=model_name(model) if model else None,
+                          timeout_s=settings.llm_timeout)
 
 
 @asynccontextmanager
 async def open_service(store: Path, *, dataset: str | None = None, llm_url: str | None = None,
-                       use_llm: bool = True, settings: Settings | None = None):
+                       use_llm: bool = True, model: str | Path | None = None, settings: Settings | None = None):
+    """``model``: the model to rank with (packaged name or tuned directory; default: the
+    configured one); it also picks the fusion weights fitted for it."""
     settings = settings or get_settings()
     retriever = Retriever(SceneStore(store), dataset)
-    llm = connect_llm(settings, llm_url) if use_llm else None
-    service = Service(retriever, llm, FusionWeights.load(fusion_path(store, retriever.dataset)))
+    llm = connect_llm(settings, llm_url, model) if use_llm else None
+    weights = FusionWeights.load(fusion_path(store, retriever.dataset, model or settings.llm_model))
+    service = Service(retriever, llm, weights)
     try:
         yield service
     finally:

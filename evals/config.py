@@ -26,6 +26,8 @@ class RunConfig(BaseModel):
     negatives: Literal["uniform", "popular"] = "uniform"
     n_negatives: int = Field(default=19, ge=1)
     retrieved: int = Field(default=20, ge=2, description="Candidates of the retrieved protocol.")
+    model: str | None = Field(default=None, description="Model to rank with: packaged name or tuned directory "
+                              "(default: the configured one).")
     llm_url: str | None = None
     store: Path | None = None
     concurrency: int = Field(default=4, ge=1, le=64, description="Users in flight at once.")

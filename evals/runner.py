@@ -18,6 +18,7 @@ from agent.candidates import load_scene_data, score_candidates
 from agent.rankers import LLM_RANKERS, make_ranker
 from agent.requests import RecommendRequest
 from agent.service import Service, open_service
+from agent.tuning.split import check_disjoint
 from evals.config import RunConfig
 from evals.metrics import rank_metrics, true_item_position
 from evals.protocols import Case, active_users, build_cases
@@ -108,7 +109,8 @@ async def run(config: RunConfig, out: Path, *, progress: bool = True) -> Path:
     done = prepare_run_dir(out, config)
     store = config.store or get_settings().store_path
     needs_llm = config.ranker in LLM_RANKERS
-    async with open_service(store, dataset=config.dataset, llm_url=config.llm_url, use_llm=needs_llm) as service:
+    async with open_service(store, dataset=config.dataset, llm_url=config.llm_url, use_llm=needs_llm,
+                            model=config.model) as service:
         data = load_scene_data(service.retriever)
         for scene in (config.source, config.target):
             service.retriever.check_scene(scene)
@@ -116,6 +118,7 @@ async def run(config: RunConfig, out: Path, *, progress: bool = True) -> Path:
         cases = build_cases(data, config.protocol, source=config.source, target=config.target, users=config.users,
                             seed=config.seed, negatives=config.n_negatives, sampling=config.negatives, pool=pool,
                             retrieved=config.retrieved)
+        check_disjoint(config.model, config.dataset, (c.user_id for c in cases))
         todo = [c for c in cases if c.user_id not in done]
         limit = asyncio.Semaphore(config.concurrency)
         with (out / "rows.jsonl").open("a") as rows, tqdm(total=len(cases), initial=len(cases) - len(todo),

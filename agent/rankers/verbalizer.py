@@ -39,6 +39,16 @@ class VerbalizerConfig(BaseModel):
     chunk_size: int = Field(default=20, ge=2, le=20)
 
 
+def verbalizer_prompt(request: RankingRequest, ids: list[str], template: str = "verbalizer") -> str:
+    """The prompt for ``ids`` in this order, labelled A, B, C…; tuning (agent/tuning) trains on
+    exactly this text, so a tuned model sees at serving time what it learned on."""
+    if len(ids) > len(LABELS):
+        raise ValueError(f"{len(ids)} candidates: the verbalizer labels at most {len(LABELS)}")
+    by_id = {c.item_id: c for c in request.candidates}
+    labelled = [{"label": LABELS[n], **by_id[i].model_dump()} for n, i in enumerate(ids)]
+    return render(template, **request.prompt_context(), candidates=labelled).text
+
+
 class _Call(BaseModel):
     probabilities: dict[str, float]  # item id -> probability within its call
     seconds: float
@@ -64,12 +74,10 @@ class VerbalizerRanker:
         return self._label_ids
 
     async def _score(self, request: RankingRequest, ids: list[str]) -> _Call:
-        by_id = {c.item_id: c for c in request.candidates}
-        labelled = [{"label": LABELS[n], **by_id[i].model_dump()} for n, i in enumerate(ids)]
-        prompt = render(self.config.template, **request.prompt_context(), candidates=labelled)
+        prompt = verbalizer_prompt(request, ids, self.config.template)
         label_ids = await self.label_token_ids()
         allowed = [label_ids[LABELS[n]] for n in range(len(ids))]
-        completion = await self.llm.complete(prompt.text, max_tokens=1, logprobs=len(ids),
+        completion = await self.llm.complete(prompt, max_tokens=1, logprobs=len(ids),
                                              allowed_token_ids=allowed)
         answer = completion.text.strip()
         if answer not in LABELS[: len(ids)]:

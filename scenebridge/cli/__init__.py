@@ -15,6 +15,7 @@ from scenebridge.cli import (
     recommend_command,
     retrieval_commands,
     serve_command,
+    tune_command,
 )
 from scenebridge.errors import ScenebridgeError
 from scenebridge.settings import offline_environment
@@ -35,6 +36,7 @@ fit_command.register(app)
 eval_commands.register(app)
 llm_commands.register(app)
 serve_command.register(app)
+tune_command.register(app)
 
 
 def main() -> None:

@@ -36,6 +36,8 @@ def run_eval(
     judge_url: Annotated[str | None, typer.Option(help="OpenAI-compatible judge for ragas [default: the "
                                                   "model server].")] = None,
     judge_model: Annotated[str | None, typer.Option(help="Judge model [default: the judge's first].")] = None,
+    model: Annotated[str | None, typer.Option(help="Model to rank with: a packaged name or a tuned "
+                                              "directory (scenebridge tune) [default: the configured one].")] = None,
     llm_url: LlmUrlOption = None,
     store: StoreOption = None,
     config: Annotated[Path | None, typer.Option("--config", help="A run.toml with these fields.")] = None,
@@ -55,7 +57,7 @@ def run_eval(
         run_config = RunConfig(protocol=protocol, dataset=dataset, source=source, target=target, users=users,
                                seed=seed, ranker=ranker, transfer=transfer, prompt=prompt,
                                permutations=permutations, negatives=negatives, concurrency=concurrency,
-                               llm_url=llm_url, store=store, explain_users=explain_users, judge_url=judge_url,
+                               model=model, llm_url=llm_url, store=store, explain_users=explain_users, judge_url=judge_url,
                                judge_model=judge_model)
     asyncio.run(run(run_config, out))
     metrics = __import__("json").loads((out / "metrics.json").read_text())

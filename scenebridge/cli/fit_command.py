@@ -16,6 +16,8 @@ def fit_hybrid(
     seed: Annotated[int, typer.Option(help="Seed of the user and negative sampling.")] = 0,
     cold: Annotated[bool, typer.Option(help="Fit for cold users (target history hidden).")] = False,
     permutations: Annotated[int, typer.Option(min=1, max=10, help="Orders per LLM call.")] = 1,
+    model: Annotated[str | None, typer.Option(help="Model to fit for: a packaged name or a tuned directory "
+                                              "(its weights are saved inside it) [default: the configured one].")] = None,
     llm_url: LlmUrlOption = None,
     store: StoreOption = None,
     dataset: DatasetOption = None,
@@ -25,12 +27,14 @@ def fit_hybrid(
     evaluations report test users). Saved beside the store; --ranker hybrid then uses them."""
     from agent.service import fusion_path, open_service
     from evals.fusion_fit import fit
+    from scenebridge.settings import get_settings
 
     async def run():
-        async with open_service(store_path(store), dataset=dataset, llm_url=llm_url) as service:
+        async with open_service(store_path(store), dataset=dataset, llm_url=llm_url, model=model) as service:
             weights = await fit(service, users=users, seed=seed, cold=cold, permutations=permutations,
                                 progress=not json_output)
-            weights.save(fusion_path(service.retriever.store.path, service.retriever.dataset))
+            weights.save(fusion_path(service.retriever.store.path, service.retriever.dataset,
+                                     model or get_settings().llm_model))
             return weights
 
     weights = asyncio.run(run())

@@ -1,0 +1,88 @@
+"""Training examples for tuning the verbalizer: the exact prompt the ranker renders, and the label
+of the item the user really chose next.
+
+Three kinds, so that what is learned in one scene can be measured in another:
+- ``warm``: source-scene evidence and the target history; the last target item is the answer;
+- ``cold``: source-scene evidence only (target history hidden);
+- ``source``: inside the source scene alone — the last source item held out among source items,
+  the earlier source items as the history, nothing from the target scene. A model tuned on these
+  only has never seen a target-scene ranking.
+The true item goes to a uniformly random label, so the label position carries no signal, and
+negatives are drawn uniformly or by popularity (``mixed``: half each), so popularity alone does
+not solve the task. Each epoch draws fresh negatives and positions (seed + epoch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel
+from tqdm import tqdm
+
+from agent.candidates import SceneData
+from agent.rankers.verbalizer import verbalizer_prompt
+from agent.service import Service
+from evals.protocols import Case, leave_last_out_cases
+from evals.runner import case_request
+
+Kind = Literal["warm", "cold", "source"]
+KINDS: tuple[Kind, ...] = ("warm", "cold", "source")
+Negatives = Literal["uniform", "popular", "mixed"]
+
+
+class TuningExample(BaseModel):
+    kind: Kind
+    user: str
+    scene: str  # the scene ranked
+    held_out: str
+    candidates: list[str]  # in label order
+    answer: int  # the held-out item's label index
+    prompt: str
+
+
+def _cases(data: SceneData, kind: Kind, users: list[str], *, source: str, target: str, seed: int,
+           sampling: Literal["uniform", "popular"]) -> list[Case]:
+    if not users:
+        return []
+    if kind == "source":  # the source scene plays the target: its last item is the answer
+        return leave_last_out_cases(data, source=target, target=source, users=len(users), seed=seed,
+                                    pool=users, sampling=sampling)
+    return leave_last_out_cases(data, source=source, target=target, users=len(users), seed=seed,
+                                cold=kind == "cold", pool=users, sampling=sampling)
+
+
+def _at_random_label(case: Case, rng: np.random.Generator) -> tuple[list[str], int]:
+    """The candidates with the held-out item moved to a uniformly drawn position."""
+    others = [i for i in case.order if i != case.held_out]
+    answer = int(rng.integers(len(others) + 1))
+    return [*others[:answer], case.held_out, *others[answer:]], answer
+
+
+def build_examples(service: Service, data: SceneData, users: Iterable[str], *, source: str, target: str,
+                   kinds: Iterable[Kind] = KINDS, negatives: Negatives = "mixed", seed: int = 0,
+                   template: str = "verbalizer", progress: bool = True) -> list[TuningExample]:
+    """One example per user and kind, shuffled (seeded)."""
+    users = sorted(users)
+    rng = np.random.default_rng(seed)
+    plan: list[tuple[Kind, Case]] = []
+    for n, kind in enumerate(kinds):
+        drawn = [str(u) for u in rng.permutation(users)]
+        halves = {"uniform": drawn, "popular": []} if negatives == "uniform" else \
+            {"uniform": [], "popular": drawn} if negatives == "popular" else \
+            {"uniform": drawn[: len(drawn) // 2], "popular": drawn[len(drawn) // 2:]}
+        for sampling, pool in halves.items():
+            plan += [(kind, c) for c in _cases(data, kind, pool, source=source, target=target,
+                                                seed=seed * 1000 + n, sampling=sampling)]
+    examples = []
+    for kind, case in tqdm(plan, desc="rendering training prompts", unit="example", disable=not progress):
+        ids, answer = _at_random_label(case, rng)
+        request = case_request(service, data, Case(case.evidence, case.held_out, case.negatives, tuple(ids)))
+        if kind == "source":  # nothing from the other scene may reach a source-only example
+            request = request.model_copy(update={"evidence": []})
+        examples.append(TuningExample(kind=kind, user=case.user_id, scene=request.target_scene,
+                                      held_out=case.held_out, candidates=ids, answer=answer,
+                                      prompt=verbalizer_prompt(request, ids, template)))
+    order = rng.permutation(len(examples))
+    return [examples[i] for i in order]

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Tuning (issue 6) behind docs/results.md and docs/benchmarks.md: tune gemma-3-270m on train-split
+# users of ML-1M Comedy -> Sci-Fi, serve each tuned model with vLLM and evaluate it on test users.
+# Resumable like bench/eval_runs.sh: a finished tuning run or eval run is skipped, an interrupted
+# one continues. Tuning runs ~3 s per example on 2 CPU cores (300 users x 3 kinds: ~50 minutes).
+#   bench/tune_runs.sh [RUNS_DIR] [TUNED_DIR] [USERS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${1:-runs}; TUNED=${2:-tuned}; USERS=${3:-500}
+SB=.venv/bin/scenebridge
+PORT=8012  # tuned models are served here; the packaged model keeps the default port
+RA_STORE=${RA_STORE:-$RUNS/store-romance-action}  # a scene pair no model was tuned on
+run() { local name=$1; shift; echo "== $name"; "$SB" eval --seed 0 --users "$USERS" --out "$RUNS/$name" "$@"; }
+tuned_eval() {  # tuned_eval MODEL NAME ARGS...: evaluate with a tuned model, served on $PORT
+  local model=$1 name=$2; shift 2
+  SCENEBRIDGE_LLM_PORT=$PORT run "$name" --model "$TUNED/$model" "$@"
+}
+serve_only() {  # one tuned model on $PORT at a time
+  "$SB" llm stop --port "$PORT" >/dev/null
+}
+
+# 1. Tune: the full mix (warm + cold + source-only examples) and, for the ablation, source-only.
+"$SB" tune --out "$TUNED/mixed-300" --train-users 300 --learning-rate 3e-5
+"$SB" tune --out "$TUNED/source-300" --train-users 300 --kinds source --learning-rate 3e-5
+
+# 2. The tuned verbalizer and hybrid on Comedy -> Sci-Fi (the hybrid's weights are fitted for the
+#    tuned model on validation users and kept inside its directory).
+serve_only
+for protocol in warm cold; do
+  tuned_eval mixed-300 "$protocol-uniform-verbalizer-tuned" --protocol "$protocol" --ranker verbalizer
+  tuned_eval mixed-300 "$protocol-uniform-verbalizer-tuned-notransfer" --protocol "$protocol" --ranker verbalizer --no-transfer
+done
+[ -f "$TUNED/mixed-300/fusion/ml-1m.json" ] || SCENEBRIDGE_LLM_PORT=$PORT "$SB" fit-hybrid --users 200 --model "$TUNED/mixed-300"
+for protocol in warm cold; do
+  tuned_eval mixed-300 "$protocol-uniform-hybrid-tuned" --protocol "$protocol" --ranker hybrid
+done
+tuned_eval mixed-300 "warm-uniform-verbalizer-tuned-p3" --protocol warm --ranker verbalizer --permutations 3
+
+# 3. An untuned scene pair: Romance -> Action, zero-shot vs tuned (memorised titles or transfer?).
+[ -f "$RA_STORE/chroma.sqlite3" ] || "$SB" ingest --dataset ml-1m --source Romance --target Action --store "$RA_STORE"
+run "ra-warm-uniform-popularity" --store "$RA_STORE" --source Romance --target Action --ranker popularity
+run "ra-warm-uniform-verbalizer" --store "$RA_STORE" --source Romance --target Action --ranker verbalizer
+tuned_eval mixed-300 "ra-warm-uniform-verbalizer-tuned" --store "$RA_STORE" --source Romance --target Action --ranker verbalizer
+
+# 4. Ablation: tuned on source-scene-only examples (never saw a Sci-Fi ranking).
+serve_only
+for protocol in warm cold; do
+  tuned_eval source-300 "$protocol-uniform-verbalizer-tuned-source" --protocol "$protocol" --ranker verbalizer
+done
+serve_only

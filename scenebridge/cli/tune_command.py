@@ -1,0 +1,79 @@
+"""``scenebridge tune``: teach the local model to rank from training users' behaviour."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from scenebridge.cli._common import JsonOption, StoreOption, print_json
+
+
+def tune(
+    out: Annotated[Path, typer.Option("--out", help="Run directory; becomes the tuned model "
+                                      "(scenebridge llm serve --model DIR). Resumes if interrupted.")],
+    dataset: Annotated[str, typer.Option(help="Dataset in the store.")] = "ml-1m",
+    source: Annotated[str, typer.Option(help="Source scene (the user's evidence).")] = "Comedy",
+    target: Annotated[str, typer.Option(help="Target scene (what gets ranked).")] = "Sci-Fi",
+    train_users: Annotated[int | None, typer.Option(min=1, help="Train-split users to learn from "
+                                                    "[default: all of them].")] = None,
+    validation_users: Annotated[int, typer.Option(min=0, help="Validation-split users whose held-out "
+                                                  "loss is reported before and after.")] = 40,
+    epochs: Annotated[int, typer.Option(min=1, help="Passes over the users (fresh negatives and "
+                                        "label positions each).")] = 1,
+    method: Annotated[str, typer.Option(help="full (every transformer weight) | lora (adapters, "
+                                        "merged at the end)")] = "full",
+    kinds: Annotated[str, typer.Option(help="Example kinds, comma-separated: warm (source evidence + "
+                                       "target history), cold (source evidence only), source (inside "
+                                       "the source scene only).")] = "warm,cold,source",
+    negatives: Annotated[str, typer.Option(help="uniform | popular | mixed (half each)")] = "mixed",
+    learning_rate: Annotated[float, typer.Option(min=0.0, help="Peak learning rate.")] = 1e-5,
+    batch_size: Annotated[int, typer.Option(min=1, help="Examples per optimizer step.")] = 8,
+    save_every: Annotated[int, typer.Option(min=1, help="Optimizer steps between checkpoints.")] = 10,
+    seed: Annotated[int, typer.Option(help="Seed of users, negatives, label positions.")] = 0,
+    base_model: Annotated[str, typer.Option(help="Packaged model or HF directory to start from.")] = "gemma-3-270m",
+    store: StoreOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Tune the model as a verbalizer ranker on train-split users (CPU, bf16).
+
+    Each example is the verbalizer's own prompt with the true item at a random label; the loss is
+    on the label token. The directory ends up holding the merged model, the user split (which
+    `eval` checks), the examples, and tuning.json with the cost and the validation loss.
+    """
+    from pydantic import ValidationError
+
+    from agent.tuning.run import TuneConfig, tune as run_tune
+    from agent.tuning.trainer import TrainConfig
+    from scenebridge.errors import ScenebridgeError
+
+    try:
+        config = TuneConfig(
+            dataset=dataset, source=source, target=target, base_model=base_model, train_users=train_users,
+            validation_users=validation_users, kinds=[k.strip() for k in kinds.split(",") if k.strip()],
+            negatives=negatives,
+            train=TrainConfig(method=method, epochs=epochs, learning_rate=learning_rate, batch_size=batch_size,
+                              save_every=save_every, seed=seed),
+        )
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(p) for p in error["loc"] if not isinstance(p, int))
+        raise ScenebridgeError(f"--{field.split('.')[-1].replace('_', '-')}: {error['msg']}",
+                               param=field, hint="see scenebridge tune --help") from None
+    summary = run_tune(config, out, store=store, progress=not json_output)
+    if json_output:
+        print_json({k: v for k, v in summary.items() if k != "loss"} | {"loss": {
+            k: v for k, v in summary["loss"].items() if k != "curve"}})
+        return
+    before, after = summary["validation"]["before"], summary["validation"]["after"]
+    typer.echo(f"{out}: {summary['examples']} examples from {summary['users']['train']} users in "
+               f"{summary['train_seconds']:.0f} s ({summary['examples_per_second']} examples/s, peak RSS "
+               f"{summary['peak_rss_gb']} GB); training loss {summary['loss']['first_steps']} -> "
+               f"{summary['loss']['last_steps']}; validation loss {before['loss']} -> {after['loss']}, "
+               f"top-1 {before['top1']:.2f} -> {after['top1']:.2f} (chance 3.00 / 0.05)")
+    typer.echo(f"serve it: scenebridge llm serve --model {out}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("tune")(tune)

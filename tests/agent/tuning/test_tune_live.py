@@ -1,0 +1,105 @@
+"""``scenebridge tune`` for real on ML-100k: a few steps of the packaged model, the loss falls,
+vLLM serves the result, its label distribution is the trainer's, and it ranks in an evaluation."""
+
+import asyncio
+import json
+import math
+
+import pytest
+
+from agent.llm import create_backend
+from agent.llm_server import served_name, start_server, stop_server, wait_ready
+from agent.tuning.examples import TuningExample
+from agent.tuning.run import TuneConfig, tune
+from agent.tuning.trainer import TrainConfig, evaluate_loss, label_token_ids, load_model
+from evals.config import RunConfig
+from evals.runner import run
+from scenebridge.settings import get_settings
+from tests.agent.test_llm_server import free_port
+
+pytestmark = [pytest.mark.live_llm, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def tuned(tmp_path_factory, store_path):
+    out = tmp_path_factory.mktemp("tuned") / "tuned-100k"
+    config = TuneConfig(dataset="ml-100k", train_users=4, validation_users=2, kinds=["warm", "cold"],
+                        train=TrainConfig(learning_rate=5e-5, batch_size=2, save_every=2, warmup_steps=1))
+    summary = tune(config, out, store=store_path, progress=False)
+    return out, summary
+
+
+@pytest.fixture(scope="module")
+def tuned_url(tuned):
+    settings = get_settings()
+    port = free_port()  # beside the base model's server, which the other tests use
+    process = start_server(tuned[0], served_name(tuned[0]), port, settings.llm_host, 1.0,
+                           max_model_len=settings.llm_max_model_len)
+    try:
+        url = f"http://{settings.llm_host}:{port}/v1"
+        wait_ready(url, process, settings.llm_start_timeout, progress=False)
+        yield url
+    finally:
+        stop_server(process)
+
+
+def training_examples(out):
+    return [TuningExample.model_validate_json(line)
+            for line in (out / "examples" / "epoch-0.jsonl").read_text().splitlines()]
+
+
+def test_the_run_records_its_cost_split_and_loss(tuned):
+    out, summary = tuned
+    assert summary["examples"] == 8 and summary["steps"] == 4
+    assert summary["examples_per_second"] > 0 and summary["peak_rss_gb"] > 0
+    split = json.loads((out / "split.json").read_text())
+    assert len(split["train"]) == 4 and not set(split["train"]) & set(split["validation"])
+    assert (out / "config.json").is_file() and (out / "model.safetensors").is_file()
+    assert not (out / "checkpoint").exists()
+    assert tune(TuneConfig.model_validate(summary["config"]), out, progress=False) == summary  # done: no-op
+
+
+def test_the_loss_on_its_training_examples_falls(tuned):
+    out, summary = tuned
+    base_model, tokenizer = load_model(get_settings().cache_dir / "models" / get_settings().llm_model, "full", 16)
+    tuned_model, _ = load_model(out, "full", 16)
+    examples = training_examples(out)
+    assert evaluate_loss(tuned_model, tokenizer, examples)["loss"] < evaluate_loss(base_model, tokenizer, examples)["loss"]
+
+
+def test_vllm_serves_it_with_the_trainers_label_distribution(tuned, tuned_url):
+    import torch
+
+    out, _ = tuned
+    example = training_examples(out)[0]
+    model, tokenizer = load_model(out, "full", 16)
+    labels = label_token_ids(tokenizer)[: len(example.candidates)]
+    with torch.no_grad():
+        logits = model(input_ids=torch.tensor([tokenizer.encode(example.prompt)]), logits_to_keep=1).logits[0, -1]
+    expected = torch.softmax(logits[labels].float(), dim=0).tolist()
+
+    async def served():
+        llm = create_backend("openai", base_url=tuned_url, model=served_name(out), timeout_s=60)
+        try:
+            completion = await llm.complete(example.prompt, max_tokens=1, logprobs=len(labels),
+                                            allowed_token_ids=labels.tolist())
+        finally:
+            await llm.aclose()
+        return completion.top_logprobs
+
+    logprobs = asyncio.run(served())
+    got = {token.strip(): math.exp(lp) for token, lp in logprobs.items()}
+    from agent.rankers.verbalizer import LABELS
+
+    assert max(got, key=got.get) == LABELS[max(range(len(expected)), key=expected.__getitem__)]
+    for n, p in enumerate(expected):
+        assert got.get(LABELS[n], 0.0) == pytest.approx(p, abs=0.05)
+
+
+def test_it_ranks_in_an_evaluation(tuned, tuned_url, store_path, tmp_path):
+    out, _ = tuned
+    config = RunConfig(dataset="ml-100k", users=4, store=store_path, ranker="verbalizer", model=str(out),
+                       llm_url=tuned_url)
+    result = asyncio.run(run(config, tmp_path / "tuned-eval", progress=False))
+    metrics = json.loads((result / "metrics.json").read_text())
+    assert metrics["users"] == 4 and metrics["fallback_rate"] == 0 and metrics["invalid_rate"] == 0
