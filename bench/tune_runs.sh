@@ -19,17 +19,16 @@ serve_only() {  # one tuned model on $PORT at a time
   "$SB" llm stop --port "$PORT" >/dev/null
 }
 
-# 1. Tune: the full mix (warm + cold + source-only examples) and, for the ablation, source-only.
+# 1. Tune on the full mix: warm + cold + source-only examples.
 "$SB" tune --out "$TUNED/mixed-300" --train-users 300 --learning-rate 3e-5
-"$SB" tune --out "$TUNED/source-300" --train-users 300 --kinds source --learning-rate 3e-5
 
 # 2. The tuned verbalizer and hybrid on Comedy -> Sci-Fi (the hybrid's weights are fitted for the
 #    tuned model on validation users and kept inside its directory).
 serve_only
 for protocol in warm cold; do
   tuned_eval mixed-300 "$protocol-uniform-verbalizer-tuned" --protocol "$protocol" --ranker verbalizer
-  tuned_eval mixed-300 "$protocol-uniform-verbalizer-tuned-notransfer" --protocol "$protocol" --ranker verbalizer --no-transfer
 done
+tuned_eval mixed-300 "cold-uniform-verbalizer-tuned-notransfer" --protocol cold --ranker verbalizer --no-transfer
 [ -f "$TUNED/mixed-300/fusion/ml-1m.json" ] || SCENEBRIDGE_LLM_PORT=$PORT "$SB" fit-hybrid --users 200 --model "$TUNED/mixed-300"
 for protocol in warm cold; do
   tuned_eval mixed-300 "$protocol-uniform-hybrid-tuned" --protocol "$protocol" --ranker hybrid
@@ -44,6 +43,8 @@ tuned_eval mixed-300 "ra-warm-uniform-verbalizer-tuned" --store "$RA_STORE" --so
 
 # 4. Ablation: tuned on source-scene-only examples (never saw a Sci-Fi ranking).
 serve_only
+"$SB" llm stop >/dev/null  # the CPU is the trainer's
+"$SB" tune --out "$TUNED/source-300" --train-users 300 --kinds source --learning-rate 3e-5
 for protocol in warm cold; do
   tuned_eval source-300 "$protocol-uniform-verbalizer-tuned-source" --protocol "$protocol" --ranker verbalizer
 done

@@ -17,7 +17,6 @@ from it.
 
 from __future__ import annotations
 
-import json
 import math
 import resource
 import shutil
@@ -209,7 +208,3 @@ def save_merged(model, tokenizer, base: Path, out: Path) -> None:
 
 def peak_rss_gb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2)
-
-
-def write_json(path: Path, payload: dict) -> None:
-    path.write_text(json.dumps(payload, indent=2) + "\n")
