@@ -91,12 +91,17 @@ def label_token_ids(tokenizer) -> torch.Tensor:
     return torch.tensor([i[0] for i in ids])
 
 
-def example_loss(model, tokenizer, labels: torch.Tensor, example: TuningExample) -> tuple[torch.Tensor, bool]:
-    """Cross-entropy of the true label among the example's labels; and whether it ranks first."""
+def label_scores(model, tokenizer, labels: torch.Tensor, example: TuningExample) -> torch.Tensor:
+    """The logits of the example's shown labels at the answer position (fp32)."""
     input_ids = torch.tensor([tokenizer.encode(example.prompt)])  # with BOS, as vLLM tokenizes
     with torch.autocast("cpu", dtype=torch.bfloat16):
         logits = model(input_ids=input_ids, logits_to_keep=1).logits[0, -1]
-    scores = logits[labels[: len(example.candidates)]].float()
+    return logits[labels[: len(example.candidates)]].float()
+
+
+def example_loss(model, tokenizer, labels: torch.Tensor, example: TuningExample) -> tuple[torch.Tensor, bool]:
+    """Cross-entropy of the true label among the example's labels; and whether it ranks first."""
+    scores = label_scores(model, tokenizer, labels, example)
     loss = torch.nn.functional.cross_entropy(scores[None], torch.tensor([example.answer]))
     return loss, bool(scores.argmax().item() == example.answer)
 

@@ -11,7 +11,7 @@ from agent.llm import create_backend
 from agent.llm_server import served_name, start_server, stop_server, wait_ready
 from agent.tuning.examples import TuningExample
 from agent.tuning.run import TuneConfig, tune
-from agent.tuning.trainer import TrainConfig, evaluate_loss, label_token_ids, load_model
+from agent.tuning.trainer import TrainConfig, evaluate_loss, label_scores, label_token_ids, load_model
 from evals.config import RunConfig
 from evals.runner import run
 from scenebridge.settings import get_settings
@@ -75,8 +75,7 @@ def test_vllm_serves_it_with_the_trainers_label_distribution(tuned, tuned_url):
     model, tokenizer = load_model(out, "full", 16)
     labels = label_token_ids(tokenizer)[: len(example.candidates)]
     with torch.no_grad():
-        logits = model(input_ids=torch.tensor([tokenizer.encode(example.prompt)]), logits_to_keep=1).logits[0, -1]
-    expected = torch.softmax(logits[labels].float(), dim=0).tolist()
+        expected = torch.softmax(label_scores(model, tokenizer, labels, example), dim=0).tolist()
 
     async def served():
         llm = create_backend("openai", base_url=tuned_url, model=served_name(out), timeout_s=60)
