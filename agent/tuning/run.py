@@ -80,7 +80,9 @@ def tune(config: TuneConfig, out: Path, *, store: Path | None = None, progress: 
     """Tune, validate and save; returns the summary (``tuning.json``). Resumes an interrupted run."""
     settings = get_settings()
     out.mkdir(parents=True, exist_ok=True)
-    _write_once(out / "tune_config.json", config, "configuration")
+    config_path = out / "tune_config.json"
+    if config_path.exists():  # a resumed run must be the same run
+        _write_once(config_path, config, "configuration")
     if is_finished(out):
         return json.loads((out / SUMMARY_FILE).read_text())
     started = time.perf_counter()
@@ -101,6 +103,7 @@ def tune(config: TuneConfig, out: Path, *, store: Path | None = None, progress: 
             if not chosen:
                 raise ScenebridgeError(f"no train-split user is active in both {config.source} and "
                                        f"{config.target}", param="train_users")
+            _write_once(config_path, config, "configuration")  # once the input is known to be good
             split = Split(dataset=config.dataset, source=config.source, target=config.target,
                           train=chosen, validation=validation)
             _write_once(out / SPLIT_FILE, split, "user split")
