@@ -37,15 +37,15 @@ tuned_eval mixed-300 "warm-uniform-verbalizer-tuned-p3" --protocol warm --ranker
 
 # 3. An untuned scene pair: Romance -> Action, zero-shot vs tuned (memorised titles or transfer?).
 [ -f "$RA_STORE/chroma.sqlite3" ] || "$SB" ingest --dataset ml-1m --source Romance --target Action --store "$RA_STORE"
-run "ra-warm-uniform-popularity" --store "$RA_STORE" --source Romance --target Action --ranker popularity
-run "ra-warm-uniform-verbalizer" --store "$RA_STORE" --source Romance --target Action --ranker verbalizer
-tuned_eval mixed-300 "ra-warm-uniform-verbalizer-tuned" --store "$RA_STORE" --source Romance --target Action --ranker verbalizer
+RA=(--users 300 --store "$RA_STORE" --source Romance --target Action)  # the later --users wins
+for ranker in random popularity verbalizer; do
+  run "ra-warm-uniform-$ranker" "${RA[@]}" --ranker "$ranker"
+done
+tuned_eval mixed-300 "ra-warm-uniform-verbalizer-tuned" "${RA[@]}" --ranker verbalizer
 
 # 4. Ablation: tuned on source-scene-only examples (never saw a Sci-Fi ranking).
 serve_only
 "$SB" llm stop >/dev/null  # the CPU is the trainer's
-"$SB" tune --out "$TUNED/source-300" --train-users 300 --kinds source --learning-rate 3e-5
-for protocol in warm cold; do
-  tuned_eval source-300 "$protocol-uniform-verbalizer-tuned-source" --protocol "$protocol" --ranker verbalizer
-done
+"$SB" tune --out "$TUNED/source-150" --train-users 150 --validation-users 20 --kinds source --learning-rate 3e-5
+tuned_eval source-150 "cold-uniform-verbalizer-tuned-source" --protocol cold --ranker verbalizer
 serve_only
