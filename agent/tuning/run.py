@@ -14,6 +14,7 @@ and ``split.json`` lets ``eval`` check it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import time
@@ -119,8 +120,6 @@ def tune(config: TuneConfig, out: Path, *, store: Path | None = None, progress: 
             held_out = _examples(out / "examples" / "validation.jsonl",
                                  lambda: build(validation, config.train.seed + 10_000))
             return split, epochs, held_out
-
-    import asyncio
 
     split, epochs, held_out = asyncio.run(render())
     model, tokenizer = load_model(base, config.train.method, config.train.lora_rank)

@@ -36,11 +36,10 @@ def tune(
     store: StoreOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Tune the model as a verbalizer ranker on train-split users (CPU, bf16).
+    """Tune the model as a verbalizer ranker on train-split users (CPU, bf16 compute).
 
-    Each example is the verbalizer's own prompt with the true item at a random label; the loss is
-    on the label token. The directory ends up holding the merged model, the user split (which
-    `eval` checks), the examples, and tuning.json with the cost and the validation loss.
+    Each example is the verbalizer's own prompt with the true item at a random label; the loss is on the label token.
+    DIR ends up holding the merged model, the user split (which eval checks), the examples, and tuning.json.
     """
     from pydantic import ValidationError
 
