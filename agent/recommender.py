@@ -24,7 +24,6 @@ from scenebridge.domain import HistoryEntry, Item
 from scenebridge.errors import ScenebridgeError
 
 
-
 def shown_title(item: Item) -> str:
     """The title as a prompt shows it: with the year, which tells films of one name apart."""
     title = display_title(item.title)  # "Dark Crystal, The" reads as "The Dark Crystal"

@@ -24,10 +24,12 @@ def fusion_path(store: Path, dataset: str, model: str | Path | None = None) -> P
 
 
 class Service:
-    def __init__(self, retriever: Retriever, llm: LLMBackend | None, weights: FusionWeights):
+    def __init__(self, retriever: Retriever, llm: LLMBackend | None, weights: FusionWeights,
+                 weights_path: Path | None = None):
         self.retriever = retriever
         self.llm = llm
         self.weights = weights
+        self.weights_path = weights_path  # where fit-hybrid saves weights for this model
         self.recommender = Recommender(retriever, llm, weights=weights)
 
     async def recommend(self, request: RecommendRequest) -> Recommendation:
@@ -60,8 +62,8 @@ async def open_service(store: Path, *, dataset: str | None = None, llm_url: str 
     settings = settings or get_settings()
     retriever = Retriever(SceneStore(store), dataset)
     llm = connect_llm(settings, llm_url, model) if use_llm else None
-    weights = FusionWeights.load(fusion_path(store, retriever.dataset, model or settings.llm_model))
-    service = Service(retriever, llm, weights)
+    weights_path = fusion_path(store, retriever.dataset, model or settings.llm_model)
+    service = Service(retriever, llm, FusionWeights.load(weights_path), weights_path)
     try:
         yield service
     finally:

@@ -28,7 +28,6 @@ from scenebridge.domain import HistoryEntry
 from scenebridge.errors import DataError, NotFoundError
 
 
-
 @dataclass(eq=False)
 class SceneMatrix:
     """One scene: who interacted with which of its items (users x items, binary)."""

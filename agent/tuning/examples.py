@@ -15,6 +15,7 @@ not solve the task. Each epoch draws fresh negatives and positions (seed + epoch
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Literal
 
 import numpy as np
@@ -78,7 +79,7 @@ def build_examples(service: Service, data: SceneData, users: Iterable[str], *, s
     examples = []
     for kind, case in tqdm(plan, desc="rendering training prompts", unit="example", disable=not progress):
         ids, answer = _at_random_label(case, rng)
-        request = case_request(service, data, Case(case.evidence, case.held_out, case.negatives, tuple(ids)))
+        request = case_request(service, data, replace(case, order=tuple(ids)))
         if kind == "source":  # nothing from the other scene may reach a source-only example
             request = request.model_copy(update={"evidence": []})
         examples.append(TuningExample(kind=kind, user=case.user_id, scene=request.target_scene,

@@ -96,11 +96,11 @@ def tune(config: TuneConfig, out: Path, *, store: Path | None = None, progress: 
             data = load_scene_data(service.retriever)
             active = active_users(data, config.source, config.target)
             rng = np.random.default_rng(config.train.seed)
-            train_pool = users_in(active, "train")
+            train_pool, validation_pool = users_in(active, "train"), users_in(active, "validation")
             chosen = sorted(rng.choice(train_pool, size=min(config.train_users or len(train_pool),
                                                              len(train_pool)), replace=False).tolist())
-            validation = sorted(rng.choice(users_in(active, "validation"), replace=False, size=min(
-                config.validation_users, len(users_in(active, "validation")))).tolist())
+            validation = sorted(rng.choice(validation_pool, size=min(config.validation_users, len(validation_pool)),
+                                           replace=False).tolist())
             if not chosen:
                 raise ScenebridgeError(f"no train-split user is active in both {config.source} and "
                                        f"{config.target}", param="train_users")

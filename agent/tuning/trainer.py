@@ -4,8 +4,8 @@ logprobs — so the training loss is exactly the ranking the server will produce
 
 CPU. The frozen weights stay bf16; the trained ones are kept in fp32 (master weights) and the
 forward runs under bf16 autocast: a pure-bf16 weight of magnitude 0.03 has a resolution of ~1e-4,
-so AdamW updates of ~1e-5 would round away to nothing. ``full`` tunes every transformer weight but keeps the token embeddings frozen
-(tied to the output head, they are 170M of gemma-3-270m's 268M parameters, and only the 20
+so AdamW updates of ~1e-5 would round away to nothing. ``full`` tunes every transformer weight
+but keeps the token embeddings frozen (tied to the output head, they are 170M of gemma-3-270m's 268M parameters, and only the 20
 label rows matter here: AdamW on them cost 0.4 s a step for nothing). ``lora`` trains peft
 adapters on every linear layer and merges them at the end. Either way the result is a plain
 Hugging Face directory that vLLM serves.

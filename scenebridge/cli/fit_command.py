@@ -25,16 +25,14 @@ def fit_hybrid(
 ) -> None:
     """Fit the weights that fuse the LLM with the candidate generators (validation users only;
     evaluations report test users). Saved beside the store; --ranker hybrid then uses them."""
-    from agent.service import fusion_path, open_service
+    from agent.service import open_service
     from evals.fusion_fit import fit
-    from scenebridge.settings import get_settings
 
     async def run():
         async with open_service(store_path(store), dataset=dataset, llm_url=llm_url, model=model) as service:
             weights = await fit(service, users=users, seed=seed, cold=cold, permutations=permutations,
                                 progress=not json_output)
-            weights.save(fusion_path(service.retriever.store.path, service.retriever.dataset,
-                                     model or get_settings().llm_model))
+            weights.save(service.weights_path)
             return weights
 
     weights = asyncio.run(run())

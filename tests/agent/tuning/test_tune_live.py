@@ -9,6 +9,7 @@ import pytest
 
 from agent.llm import create_backend
 from agent.llm_server import served_name, start_server, stop_server, wait_ready
+from agent.models import prepare_model
 from agent.tuning.examples import TuningExample
 from agent.tuning.run import TuneConfig, tune
 from agent.tuning.trainer import TrainConfig, evaluate_loss, label_scores, label_token_ids, load_model
@@ -61,7 +62,8 @@ def test_the_run_records_its_cost_split_and_loss(tuned):
 
 def test_the_loss_on_its_training_examples_falls(tuned):
     out, summary = tuned
-    base_model, tokenizer = load_model(get_settings().cache_dir / "models" / get_settings().llm_model, "full", 16)
+    settings = get_settings()
+    base_model, tokenizer = load_model(prepare_model(settings.llm_model, settings.cache_dir, progress=False), "full", 16)
     tuned_model, _ = load_model(out, "full", 16)
     examples = training_examples(out)
     assert evaluate_loss(tuned_model, tokenizer, examples)["loss"] < evaluate_loss(base_model, tokenizer, examples)["loss"]
