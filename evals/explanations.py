@@ -6,6 +6,11 @@
   ``AnswerRelevancy`` (the explanation answers "why this item for this user"), judged by an
   OpenAI-compatible model (default: the local server; ``--judge-url`` for a bigger one), with
   MiniLM embeddings offline and telemetry off. A report says which judge produced which numbers.
+  The judge answers under vLLM's JSON-schema constrained decoding (instructor ``JSON_SCHEMA``
+  mode): in ragas' default JSON mode gemma-3-270m wrote JSON of the wrong shape every time;
+  constrained, it scores AnswerRelevancy but still loops in Faithfulness' statement list until
+  max_tokens. Each metric the judge could not score records why (``judge_errors``);
+- ragas ``StringPresence`` (offline, no judge): does the text name the items it cites?
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -32,6 +38,8 @@ class ExplanationCheck(BaseModel):
     unsupported: list[str] = []
     faithfulness: float | None = None
     answer_relevancy: float | None = None
+    judge_errors: dict[str, str] = {}  # metric -> why the judge produced no score
+    evidence_named: float | None = None  # ragas StringPresence, mean over the cited items
 
 
 def stated_facts(text: str, genres: list[str]) -> tuple[set[int], set[str]]:
@@ -87,35 +95,72 @@ class MiniLMRagasEmbedding:
         return _Embedding()
 
 
-class RagasJudge:
-    """Faithfulness and AnswerRelevancy through an OpenAI-compatible judge (JSON mode)."""
+def judge_failure(exc: BaseException) -> str:
+    """A short, countable reason for a metric the judge could not score."""
+    from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
+    from openai import APIConnectionError, APITimeoutError
 
-    def __init__(self, base_url: str, model: str, *, timeout_s: float = 60.0):
+    if isinstance(exc, (asyncio.TimeoutError, APITimeoutError)):
+        return "timeout"
+    if isinstance(exc, IncompleteOutputException):
+        return "answer cut at max_tokens (the judge looped)"
+    if isinstance(exc, InstructorRetryException):
+        return "answer did not fit the metric's schema"
+    if isinstance(exc, APIConnectionError):
+        return "judge unreachable"
+    return type(exc).__name__
+
+
+async def evidence_named(text: str, evidence_titles: list[str]) -> float | None:
+    """ragas StringPresence over the cited items' titles (None when nothing is cited)."""
+    from ragas.metrics.collections import StringPresence
+
+    if not evidence_titles:
+        return None
+    metric = StringPresence()
+    scores = [(await metric.ascore(reference=title, response=text)).value for title in evidence_titles]
+    return float(np.mean(scores))
+
+
+class RagasJudge:
+    """Faithfulness and AnswerRelevancy through an OpenAI-compatible judge (JSON-schema mode)."""
+
+    def __init__(self, base_url: str, model: str, *, timeout_s: float = 60.0, max_tokens: int = 512):
         os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
+        import instructor
         from openai import AsyncOpenAI
-        from ragas.llms.base import llm_factory
+        from ragas.llms.base import InstructorLLM, InstructorModelArgs
         from ragas.metrics.collections import AnswerRelevancy, Faithfulness
 
         self.base_url, self.model = base_url, model
         self.timeout_s = timeout_s
         client = AsyncOpenAI(base_url=base_url, api_key="EMPTY", timeout=timeout_s, max_retries=0)
-        llm = llm_factory(model, client=client, max_tokens=384, temperature=0.0)
-        self.faithfulness = Faithfulness(llm=llm)
-        self.relevancy = AnswerRelevancy(llm=llm, embeddings=MiniLMRagasEmbedding(), strictness=2)
+        # llm_factory hard-wires instructor's JSON mode for OpenAI clients; JSON_SCHEMA sends the
+        # response model as response_format, which vLLM enforces while decoding.
+        llm = InstructorLLM(client=instructor.from_openai(client, mode=instructor.Mode.JSON_SCHEMA),
+                            model=model, provider="openai",
+                            model_args=InstructorModelArgs(max_tokens=max_tokens, temperature=0.0))
+        self.metrics = {"faithfulness": Faithfulness(llm=llm),
+                        "answer_relevancy": AnswerRelevancy(llm=llm, embeddings=MiniLMRagasEmbedding(),
+                                                            strictness=2)}
 
-    async def score(self, question: str, answer: str, contexts: list[str]) -> tuple[float | None, float | None]:
-        """(faithfulness, answer relevancy); None for a metric the judge could not produce."""
-        results = []
-        for metric, kwargs in ((self.faithfulness, {"retrieved_contexts": contexts}), (self.relevancy, {})):
+    async def score(self, verdict: ExplanationCheck, question: str, contexts: list[str]) -> None:
+        """Set the verdict's faithfulness and answer relevancy, or record why each is missing."""
+        extra = {"faithfulness": {"retrieved_contexts": contexts}, "answer_relevancy": {}}
+        for name, metric in self.metrics.items():
             try:
-                # A bound per metric: a small judge can loop on invalid JSON (instructor retries).
+                # A bound per metric: instructor retries a bad answer, each try up to timeout_s.
                 result = await asyncio.wait_for(
-                    metric.ascore(user_input=question, response=answer, **kwargs), timeout=3 * self.timeout_s)
+                    metric.ascore(user_input=question, response=verdict.text, **extra[name]),
+                    timeout=3 * self.timeout_s)
                 value = float(result.value)
-                results.append(None if np.isnan(value) else value)
-            except Exception:  # noqa: BLE001 - a small judge often fails the JSON; counted, not fatal
-                results.append(None)
-        return results[0], results[1]
+            except Exception as exc:  # noqa: BLE001 - a small judge often fails; counted, not fatal
+                verdict.judge_errors[name] = judge_failure(exc)
+                continue
+            if np.isnan(value):
+                verdict.judge_errors[name] = "no score (nan)"
+            else:
+                setattr(verdict, name, value)
 
 
 def summarize(checks: list[ExplanationCheck], judge: RagasJudge | None) -> dict:
@@ -130,6 +175,9 @@ def summarize(checks: list[ExplanationCheck], judge: RagasJudge | None) -> dict:
         "explanation_llm_worded_rate": mean([c.source == "llm" for c in checks]),
         "ragas_faithfulness": mean([c.faithfulness for c in checks]),
         "ragas_answer_relevancy": mean([c.answer_relevancy for c in checks]),
-        "ragas_judged": sum(c.faithfulness is not None for c in checks),
+        "ragas_judged": sum(c.faithfulness is not None or c.answer_relevancy is not None for c in checks),
+        "ragas_judge_errors": dict(Counter(f"{metric}: {why}" for c in checks
+                                           for metric, why in c.judge_errors.items())),
+        "ragas_evidence_named": mean([c.evidence_named for c in checks]),
         "judge": {"url": judge.base_url, "model": judge.model} if judge else None,
     }

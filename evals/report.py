@@ -159,12 +159,13 @@ def write_report(out: Path, config: RunConfig, retriever, data) -> dict:
                 "history_error_rate", "fallback_rate", "position_spread", "coverage", "novelty",
                 "intra_list_diversity", "held_out_retrieved_rate", "seconds_p50", "seconds_p95",
                 "explanation_citation_validity", "explanation_fact_validity", "explanation_llm_worded_rate",
-                "ragas_faithfulness", "ragas_answer_relevancy"]:
+                "ragas_faithfulness", "ragas_answer_relevancy", "ragas_evidence_named"]:
         if isinstance(metrics.get(key), float):
             lines.append(f"| {key} | {metrics[key]:.4f} |")
     if metrics.get("explanations"):
         lines += ["", f"Explanations: {metrics['explanations']} checked; ragas judge: "
-                  f"{metrics.get('judge') or 'none'} ({metrics.get('ragas_judged', 0)} judged)."]
+                  f"{metrics.get('judge') or 'none'} ({metrics.get('ragas_judged', 0)} judged).",
+                  *(f"- not scored, {why}: {n}" for why, n in sorted(metrics.get("ragas_judge_errors", {}).items()))]
     lines += ["", *(f"![{p}]({p})" for p in plots), ""]
     (out / "report.md").write_text("\n".join(lines))
     return metrics

@@ -145,7 +145,7 @@ async def explain_cases(service: Service, data, cases: list[Case], config: RunCo
                         progress: bool) -> None:
     """Explain each case's top 3 and check them (explanations.jsonl; resumable like rows)."""
     from agent.llm_server import served_models
-    from evals.explanations import RagasJudge, check, facts_text
+    from evals.explanations import RagasJudge, check, evidence_named, facts_text
 
     path = out / "explanations.jsonl"
     done = {json.loads(line)["user"] for line in path.read_text().splitlines()} if path.exists() else set()
@@ -167,11 +167,12 @@ async def explain_cases(service: Service, data, cases: list[Case], config: RunCo
             for rec in result.items:
                 item, *evidence = service.retriever.items([rec.item_id, *rec.evidence])
                 verdict = check(item, rec.explanation or "", evidence, history, vocabulary, rec.explanation_source)
+                if rec.explanation:
+                    verdict.evidence_named = await evidence_named(rec.explanation, [e.title for e in evidence])
                 if judge is not None and rec.explanation:
                     question = (f"Why would someone who enjoyed {', '.join(e.title for e in evidence) or 'these films'} "
                                 f"like {item.title}?")
-                    verdict.faithfulness, verdict.answer_relevancy = await judge.score(
-                        question, rec.explanation, [facts_text(i) for i in (item, *evidence)])
+                    await judge.score(verdict, question, [facts_text(i) for i in (item, *evidence)])
                 checks.append(verdict.model_dump())
             handle.write(json.dumps({"user": case.user_id, "judge": judge.model if judge else None,
                                      "checks": checks}) + "\n")

@@ -6,7 +6,7 @@ import pytest
 
 from agent.fusion import LLM, FusionWeights
 from agent.service import Service
-from evals.explanations import check, stated_facts
+from evals.explanations import RagasJudge, check, evidence_named, stated_facts, summarize
 from evals.fusion_fit import fit
 from evals.splits import split_of
 from scenebridge.domain import Item
@@ -47,3 +47,38 @@ def test_explanation_checks():
     assert not invented.facts_valid and set(invented.unsupported) == {"1984", "Western"}
     outside = check(ALIEN, "Because of Help!.", [HELP], {"Something Else (1990)"}, VOCABULARY, "llm")
     assert not outside.citations_valid
+
+
+class _Metric:
+    def __init__(self, outcome):
+        self.outcome = outcome
+
+    async def ascore(self, **kwargs):
+        if isinstance(self.outcome, BaseException):
+            raise self.outcome
+        return type("Result", (), {"value": self.outcome})()
+
+
+def test_the_judge_records_why_a_metric_has_no_score():
+    from instructor.core.exceptions import IncompleteOutputException
+
+    judge = RagasJudge.__new__(RagasJudge)
+    judge.timeout_s = 1.0
+    judge.metrics = {"faithfulness": _Metric(IncompleteOutputException()), "answer_relevancy": _Metric(0.75)}
+    verdict = check(ALIEN, "Like Help! (1965).", [HELP], {"Help! (1965)"}, VOCABULARY, "llm")
+    asyncio.run(judge.score(verdict, "why?", ["Alien (1979)"]))
+    assert verdict.faithfulness is None and verdict.answer_relevancy == 0.75
+    assert verdict.judge_errors == {"faithfulness": "answer cut at max_tokens (the judge looped)"}
+    judge.metrics = {"faithfulness": _Metric(float("nan")), "answer_relevancy": _Metric(asyncio.TimeoutError())}
+    other = check(ALIEN, "Alien.", [], set(), VOCABULARY, "llm")
+    asyncio.run(judge.score(other, "why?", []))
+    assert other.judge_errors == {"faithfulness": "no score (nan)", "answer_relevancy": "timeout"}
+    summary = summarize([verdict, other], None)
+    assert summary["ragas_judged"] == 1 and summary["ragas_answer_relevancy"] == 0.75
+    assert summary["ragas_judge_errors"] == {"faithfulness: answer cut at max_tokens (the judge looped)": 1,
+                                             "faithfulness: no score (nan)": 1, "answer_relevancy: timeout": 1}
+
+
+def test_evidence_named_is_ragas_string_presence_over_the_cited_titles():
+    assert asyncio.run(evidence_named("Because you liked Help! (1965).", ["Help! (1965)", "Alien (1979)"])) == 0.5
+    assert asyncio.run(evidence_named("No citation.", [])) is None

@@ -87,3 +87,22 @@ def test_an_llm_run_against_the_real_server(tmp_path, store_path, llm_url):
     written = rows(out)
     assert len(written) == 4 and all(r["fallback"] is None for r in written)
     assert all(r["prompt"]["template"] == "verbalizer" for r in written)
+
+
+@pytest.mark.live_llm
+def test_explained_users_are_checked_and_judged_or_say_why_not(tmp_path, store_path, llm_url):
+    # One user, top 3 explained, judged by the local server: every explanation gets a ragas score
+    # or a recorded reason per metric; none is silently dropped.
+    out = asyncio.run(run(config(store_path, ranker="hybrid", users=1, explain_users=1, llm_url=llm_url),
+                          tmp_path / "x", progress=False))
+    (line,) = [json.loads(x) for x in (out / "explanations.jsonl").read_text().splitlines()]
+    assert line["judge"] and len(line["checks"]) == 3
+    for verdict in line["checks"]:
+        assert isinstance(verdict["citations_valid"], bool) and verdict["text"]
+        for metric in ("faithfulness", "answer_relevancy"):
+            assert (verdict[metric] is not None) != (metric in verdict["judge_errors"])
+            if verdict[metric] is not None:
+                assert 0 <= verdict[metric] <= 1
+    metrics = json.loads((out / "metrics.json").read_text())
+    failures = sum(len(v["judge_errors"]) for v in line["checks"])
+    assert metrics["explanations"] == 3 and sum(metrics["ragas_judge_errors"].values()) == failures
