@@ -33,6 +33,20 @@ from scenebridge.settings import Settings, get_settings
 
 ENTRYPOINT = "vllm.entrypoints.openai.api_server"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+ADAPTER_DIR = "adapter"  # inside a LoRA-tuned model's directory
+
+
+class LoRAAdapter(BaseModel):
+    """A peft LoRA adapter vLLM serves beside its base model, under a name of its own."""
+
+    name: str
+    path: Path
+    rank: int = Field(ge=1)
+
+    @property
+    def max_lora_rank(self) -> int:
+        # vLLM accepts only these values; the adapter's rank must not exceed the one given.
+        return next(r for r in (8, 16, 32, 64, 128, 256, 320, 512) if r >= self.rank)
 
 
 class LLMServer(BaseModel):
@@ -46,6 +60,7 @@ class LLMServer(BaseModel):
     max_model_len: int = 2048
     dtype: str = "bfloat16"
     chat_template: Path | None = Field(default=None, description="for models that ship none")
+    adapter: LoRAAdapter | None = Field(default=None, description="served on top of model_dir")
     vllm_python: Path = Field(default_factory=lambda: get_settings().vllm_python)
 
     @property
@@ -59,6 +74,9 @@ class LLMServer(BaseModel):
                    "--enable-prefix-caching", "--logprobs-mode", "processed_logprobs"]
         if self.chat_template:
             command += ["--chat-template", str(self.chat_template)]
+        if self.adapter:
+            command += ["--enable-lora", "--lora-modules", f"{self.adapter.name}={self.adapter.path}",
+                        "--max-lora-rank", str(self.adapter.max_lora_rank)]
         return command
 
     def environment(self) -> dict[str, str]:
@@ -150,16 +168,17 @@ def pid_file(logs_dir: Path, port: int) -> Path:
 def start_server(model_dir: Path, served_name: str, port: int, host: str = "127.0.0.1",
                  kv_cache_gib: float = 2.0, log_path: Path | None = None, *,
                  vllm_python: Path | None = None, max_model_len: int = 2048,
-                 detach: bool = False) -> ServerProcess:
+                 adapter: LoRAAdapter | None = None, detach: bool = False) -> ServerProcess:
     """Start vLLM for a prepared model directory; returns at once (see ``wait_ready``).
 
-    A model without a chat template is served with prompts/chat_templates/base.jinja.
+    A model without a chat template is served with prompts/chat_templates/base.jinja. With
+    ``adapter``, clients reach the LoRA-adapted model by the adapter's name.
     """
     settings = get_settings()
     server = LLMServer(model_dir=model_dir, served_name=served_name, host=host, port=port,
                        kv_cache_gib=kv_cache_gib, max_model_len=max_model_len,
                        chat_template=None if has_chat_template(model_dir) else BASE_CHAT_TEMPLATE,
-                       vllm_python=vllm_python or settings.vllm_python)
+                       adapter=adapter, vllm_python=vllm_python or settings.vllm_python)
     return server.start(log_path or settings.logs_dir / f"vllm-{port}.log", detach=detach)
 
 
@@ -276,6 +295,19 @@ def ensure_server(settings: Settings | None = None, llm_url: str | None = None,
 def served_name(model_dir: Path) -> str:
     """The name a prepared model is served under: its registry name, else its directory's."""
     return (read_marker(model_dir) or {}).get("name") or Path(model_dir).name
+
+
+def tuned_adapter(model_dir: Path) -> tuple[str, LoRAAdapter]:
+    """For a model tuned with ``--method lora``: (its base model, its adapter under the tuned
+    model's name), so that clients asking for the tuned model get base + adapter."""
+    model_dir = Path(model_dir)
+    marker, config = read_marker(model_dir) or {}, model_dir / ADAPTER_DIR / "adapter_config.json"
+    if "tuned_from" not in marker or not config.is_file():
+        raise ScenebridgeError(f"{model_dir} holds no LoRA adapter ({ADAPTER_DIR}/adapter_config.json)",
+                               param="model", hint="tune with --method lora, or serve the merged "
+                               "model without --adapter")
+    rank = int(json.loads(config.read_text())["r"])
+    return marker["tuned_from"], LoRAAdapter(name=served_name(model_dir), path=model_dir / ADAPTER_DIR, rank=rank)
 
 
 def model_name(model: str | Path) -> str:

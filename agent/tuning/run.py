@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 from tqdm import tqdm
 
 from agent.candidates import load_scene_data
+from agent.llm_server import ADAPTER_DIR
 from agent.models import MARKER, prepare_model
 from agent.service import open_service
 from agent.tuning.examples import KINDS, Kind, Negatives, TuningExample, build_examples
@@ -148,6 +149,8 @@ def tune(config: TuneConfig, out: Path, *, store: Path | None = None, progress: 
         state = train(model, tokenizer, lambda e: epochs[e], config.train, out / "checkpoint", on_step=on_step)
     after = validate("after")
 
+    if config.train.method == "lora":  # before merging: vLLM can serve it on the base model too
+        model.save_pretrained(out / ADAPTER_DIR)
     save_merged(model, tokenizer, base, out)
     (out / MARKER).write_text(json.dumps({
         "name": out.resolve().name, "tuned_from": str(config.base_model),

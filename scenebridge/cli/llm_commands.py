@@ -64,10 +64,14 @@ def serve(model: ModelOption = None, port: PortOption = None,
                                                "its URL and pid.")] = False,
           kv_cache_gib: Annotated[float | None, typer.Option(help="KV cache, GiB [default: "
                                                              "$SCENEBRIDGE_KV_CACHE_GIB or 2]")] = None,
+          adapter: Annotated[bool, typer.Option(help="For a model tuned with --method lora: serve its "
+                                                "base model plus its LoRA adapter (vLLM --enable-lora) "
+                                                "instead of the merged weights; clients ask for the "
+                                                "tuned model's name either way.")] = False,
           ) -> None:
     """Serve a model with vLLM (OpenAI API). In the foreground Ctrl-C stops it."""
     from agent.llm_server import (find_server, is_ready, served_name, start_server, stop_server,
-                                  wait_ready)
+                                  tuned_adapter, wait_ready)
     from agent.models import prepare_model
 
     settings = get_settings()
@@ -79,15 +83,21 @@ def serve(model: ModelOption = None, port: PortOption = None,
                                + (f" (pid {running.pid})" if running else ""),
                                hint="use it, stop it (scenebridge llm stop), or pick another --port")
     model_dir = prepare_model(model or settings.llm_model, settings.cache_dir)
+    lora = None
+    if adapter:
+        base, lora = tuned_adapter(model_dir)
+        model_dir = prepare_model(base, settings.cache_dir)
+    name = lora.name if lora else served_name(model_dir)
     process = start_server(model_dir, served_name(model_dir), port, settings.llm_host,
                            kv_cache_gib or settings.kv_cache_gib, settings.logs_dir / f"vllm-{port}.log",
                            vllm_python=settings.vllm_python, max_model_len=settings.llm_max_model_len,
-                           detach=detach)
-    typer.echo(f"starting vLLM for {served_name(model_dir)} (pid {process.pid}, log {process.log_path})")
+                           adapter=lora, detach=detach)
+    typer.echo(f"starting vLLM for {name}{' (LoRA adapter on ' + served_name(model_dir) + ')' if lora else ''} "
+               f"(pid {process.pid}, log {process.log_path})")
     keep = False
     try:
         seconds = wait_ready(url, process, settings.llm_start_timeout)
-        typer.echo(f"serving {served_name(model_dir)} at {url} (ready in {seconds:.0f} s, "
+        typer.echo(f"serving {name} at {url} (ready in {seconds:.0f} s, "
                    f"pid {process.pid})")
         if detach:
             keep = True

@@ -89,6 +89,25 @@ def test_launch_line_and_environment(model_dir, monkeypatch):
     assert server.url == "http://127.0.0.1:8099/v1"
 
 
+def test_a_lora_tuned_model_is_served_as_base_plus_adapter(model_dir, tmp_path):
+    from agent.llm_server import LoRAAdapter, tuned_adapter
+    from agent.models import MARKER
+
+    tuned = tmp_path / "tuned"
+    (tuned / "adapter").mkdir(parents=True)
+    (tuned / MARKER).write_text(json.dumps({"name": "my-tuned", "tuned_from": "gemma-3-270m"}))
+    with pytest.raises(ScenebridgeError, match="no LoRA adapter"):
+        tuned_adapter(tuned)
+    (tuned / "adapter" / "adapter_config.json").write_text(json.dumps({"r": 12}))
+    base, adapter = tuned_adapter(tuned)
+    assert base == "gemma-3-270m" and adapter == LoRAAdapter(name="my-tuned", path=tuned / "adapter", rank=12)
+    command = LLMServer(model_dir=model_dir, served_name="tiny", adapter=adapter,
+                        vllm_python=Path("/v/bin/python")).command()
+    flags = {flag: value for flag, value in zip(command, command[1:]) if flag.startswith("--")}
+    assert "--enable-lora" in command and flags["--lora-modules"] == f"my-tuned={tuned / 'adapter'}"
+    assert flags["--max-lora-rank"] == "16"  # the next rank vLLM accepts
+
+
 def test_settings_fields():
     settings = Settings(llm_port=8123, cache_dir=Path("/c"))
     assert settings.local_llm_url == "http://127.0.0.1:8123/v1"

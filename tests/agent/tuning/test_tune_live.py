@@ -8,7 +8,7 @@ import math
 import pytest
 
 from agent.llm import create_backend
-from agent.llm_server import served_name, start_server, stop_server, wait_ready
+from agent.llm_server import served_models, served_name, start_server, stop_server, tuned_adapter, wait_ready
 from agent.models import prepare_model
 from agent.tuning.examples import TuningExample
 from agent.tuning.run import TuneConfig, tune
@@ -69,18 +69,25 @@ def test_the_loss_on_its_training_examples_falls(tuned):
     assert evaluate_loss(tuned_model, tokenizer, examples)["loss"] < evaluate_loss(base_model, tokenizer, examples)["loss"]
 
 
-def test_vllm_serves_it_with_the_trainers_label_distribution(tuned, tuned_url):
+def trainer_label_probs(model_dir, example) -> list[float]:
     import torch
 
-    out, _ = tuned
-    example = training_examples(out)[0]
-    model, tokenizer = load_model(out, "full", 16)
+    model, tokenizer = load_model(model_dir, "full", 16)
     labels = label_token_ids(tokenizer)[: len(example.candidates)]
     with torch.no_grad():
-        expected = torch.softmax(label_scores(model, tokenizer, labels, example), dim=0).tolist()
+        return torch.softmax(label_scores(model, tokenizer, labels, example), dim=0).tolist()
+
+
+def served_label_probs(url, model, example) -> list[float]:
+    from transformers import AutoTokenizer
+
+    from agent.rankers.verbalizer import LABELS
+
+    base = prepare_model(get_settings().llm_model, get_settings().cache_dir, progress=False)
+    labels = label_token_ids(AutoTokenizer.from_pretrained(base))[: len(example.candidates)]
 
     async def served():
-        llm = create_backend("openai", base_url=tuned_url, model=served_name(out), timeout_s=60)
+        llm = create_backend("openai", base_url=url, model=model, timeout_s=60)
         try:
             completion = await llm.complete(example.prompt, max_tokens=1, logprobs=len(labels),
                                             allowed_token_ids=labels.tolist())
@@ -88,13 +95,17 @@ def test_vllm_serves_it_with_the_trainers_label_distribution(tuned, tuned_url):
             await llm.aclose()
         return completion.top_logprobs
 
-    logprobs = asyncio.run(served())
-    got = {token.strip(): math.exp(lp) for token, lp in logprobs.items()}
-    from agent.rankers.verbalizer import LABELS
+    got = {token.strip(): math.exp(lp) for token, lp in asyncio.run(served()).items()}
+    return [got.get(LABELS[n], 0.0) for n in range(len(example.candidates))]
 
-    assert max(got, key=got.get) == LABELS[max(range(len(expected)), key=expected.__getitem__)]
-    for n, p in enumerate(expected):
-        assert got.get(LABELS[n], 0.0) == pytest.approx(p, abs=0.05)
+
+def test_vllm_serves_it_with_the_trainers_label_distribution(tuned, tuned_url):
+    out, _ = tuned
+    example = training_examples(out)[0]
+    expected = trainer_label_probs(out, example)
+    got = served_label_probs(tuned_url, served_name(out), example)
+    assert got.index(max(got)) == expected.index(max(expected))
+    assert got == pytest.approx(expected, abs=0.05)
 
 
 def test_it_ranks_in_an_evaluation(tuned, tuned_url, store_path, tmp_path):
@@ -104,3 +115,33 @@ def test_it_ranks_in_an_evaluation(tuned, tuned_url, store_path, tmp_path):
     result = asyncio.run(run(config, tmp_path / "tuned-eval", progress=False))
     metrics = json.loads((result / "metrics.json").read_text())
     assert metrics["users"] == 4 and metrics["fallback_rate"] == 0 and metrics["invalid_rate"] == 0
+
+
+@pytest.fixture(scope="module")
+def lora_tuned(tmp_path_factory, store_path):
+    # A high learning rate so that the adapter moves the label distribution measurably off the base.
+    out = tmp_path_factory.mktemp("lora") / "lora-100k"
+    config = TuneConfig(dataset="ml-100k", train_users=2, validation_users=1, kinds=["warm", "cold"],
+                        train=TrainConfig(method="lora", learning_rate=2e-3, batch_size=2, warmup_steps=0))
+    tune(config, out, store=store_path, progress=False)
+    return out
+
+
+def test_vllm_serves_the_lora_adapter_on_the_base_model_like_the_merged_model(lora_tuned):
+    settings = get_settings()
+    base, adapter = tuned_adapter(lora_tuned)
+    base_dir = prepare_model(base, settings.cache_dir, progress=False)
+    example = training_examples(lora_tuned)[0]
+    merged, untuned = trainer_label_probs(lora_tuned, example), trainer_label_probs(base_dir, example)
+    assert max(abs(a - b) for a, b in zip(merged, untuned)) > 0.05  # the adapter changed something
+    port = free_port()
+    process = start_server(base_dir, served_name(base_dir), port, settings.llm_host, 1.0,
+                           max_model_len=settings.llm_max_model_len, adapter=adapter)
+    try:
+        url = f"http://{settings.llm_host}:{port}/v1"
+        wait_ready(url, process, settings.llm_start_timeout, progress=False)
+        assert served_models(url) == [served_name(base_dir), adapter.name]
+        got = served_label_probs(url, adapter.name, example)
+    finally:
+        stop_server(process)
+    assert got == pytest.approx(merged, abs=0.05)
