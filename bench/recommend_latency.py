@@ -1,6 +1,7 @@
 """Recommendation latency on the local model server: a whole ``recommend`` call and its parts.
 
     .venv/bin/python bench/recommend_latency.py [--users 30] [--listwise-users 10] [--llm-url URL]
+                                                [--model NAME|DIR]
 
 Against the default store (``scenebridge ingest --dataset ml-1m --source Comedy --target Sci-Fi``)
 and the local vLLM server (started if none answers), 20 candidates per user, warm caches. Prints
@@ -49,10 +50,11 @@ async def main() -> None:
     parser.add_argument("--target", default="Sci-Fi")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--llm-url", default=None)
+    parser.add_argument("--model", default=None, help="packaged model or tuned directory (default: the configured one)")
     args = parser.parse_args()
     settings = get_settings()
 
-    async with open_service(settings.store_path, llm_url=args.llm_url) as service:
+    async with open_service(settings.store_path, llm_url=args.llm_url, model=args.model) as service:
         retriever = service.retriever
         source = [s for s in retriever.scenes if s != args.target][0]
         from agent.candidates import load_scene_data
