@@ -154,7 +154,9 @@ def status(json_output: JsonOption = False) -> None:
         alive = process.alive()
         ready = alive and is_ready(process.url)
         rows.append({"url": process.url, "pid": process.pid, "state": _state(alive, ready),
-                     "model": process.config.served_name, "log": str(process.log_path)})
+                     "model": process.config.served_name + (f" + LoRA {process.config.adapter.name}"
+                                                            if process.config.adapter else ""),
+                     "log": str(process.log_path)})
         seen.add(process.url)
         if not alive:
             path.unlink(missing_ok=True)  # a stale pid file: the server is gone
