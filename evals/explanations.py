@@ -51,7 +51,11 @@ def stated_facts(text: str, genres: list[str]) -> tuple[set[int], set[str]]:
 
 def check(item: Item, text: str, evidence: list[Item], history: set[str], vocabulary: list[str],
           source: str | None) -> ExplanationCheck:
-    years, genres = stated_facts(text, vocabulary)
+    # Titles are names, not claims: "Mystery Men" states no genre, "2001: A Space Odyssey" no year.
+    claims = text
+    for title in sorted({i.title for i in (item, *evidence)}, key=len, reverse=True):
+        claims = claims.replace(title, " ")
+    years, genres = stated_facts(claims, vocabulary)
     known_years = {i.year for i in (item, *evidence) if i.year}
     known_genres = {g for i in (item, *evidence) for g in i.genres}
     unsupported = [str(y) for y in years - known_years] + sorted(genres - known_genres)

@@ -32,7 +32,7 @@ def test_validation_users_are_not_test_users():
 
 ALIEN = Item(item_id="Alien (1979)", title="Alien", year=1979, genres=("Horror", "Sci-Fi"))
 HELP = Item(item_id="Help! (1965)", title="Help!", year=1965, genres=("Comedy", "Musical"))
-VOCABULARY = ["Comedy", "Horror", "Musical", "Sci-Fi", "Western"]
+VOCABULARY = ["Action", "Comedy", "Horror", "Musical", "Mystery", "Sci-Fi", "Western"]
 
 
 def test_stated_facts_are_found():
@@ -47,6 +47,10 @@ def test_explanation_checks():
     assert not invented.facts_valid and set(invented.unsupported) == {"1984", "Western"}
     outside = check(ALIEN, "Because of Help!.", [HELP], {"Something Else (1990)"}, VOCABULARY, "llm")
     assert not outside.citations_valid
+    mystery_men = Item(item_id="Mystery Men (1999)", title="Mystery Men", year=1999, genres=["Action", "Comedy"])
+    named = check(ALIEN, "You enjoyed Mystery Men; Alien shares its action.", [mystery_men],
+                  {"Mystery Men (1999)"}, VOCABULARY, "evidence")
+    assert named.facts_valid, named.unsupported  # a title's words are not claims
 
 
 class _Metric:
