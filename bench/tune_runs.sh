@@ -49,3 +49,17 @@ serve_only
 "$SB" tune --out "$TUNED/source-150" --train-users 150 --validation-users 20 --kinds source --learning-rate 3e-5
 tuned_eval source-150 "cold-uniform-verbalizer-tuned-source" --protocol cold --ranker verbalizer
 serve_only
+
+# 5. Ranking latency, idle, one server at a time: packaged, tuned (merged), base + LoRA adapter.
+LAT=(--users 20 --listwise-users 4 --explain-users 3)
+"$SB" llm stop >/dev/null; "$SB" llm serve --detach >/dev/null
+.venv/bin/python bench/recommend_latency.py "${LAT[@]}"
+"$SB" llm stop >/dev/null
+"$SB" llm serve --model "$TUNED/mixed-300" --port "$PORT" --detach >/dev/null
+.venv/bin/python bench/recommend_latency.py "${LAT[@]}" --model "$TUNED/mixed-300" --llm-url "http://127.0.0.1:$PORT/v1"
+serve_only
+"$SB" tune --out "$TUNED/lora-small" --train-users 2 --validation-users 1 --kinds warm,cold \
+  --method lora --learning-rate 2e-3  # latency does not depend on what the adapter learned
+"$SB" llm serve --model "$TUNED/lora-small" --adapter --port "$PORT" --detach >/dev/null
+.venv/bin/python bench/recommend_latency.py "${LAT[@]}" --model "$TUNED/lora-small" --llm-url "http://127.0.0.1:$PORT/v1"
+serve_only
