@@ -87,13 +87,14 @@ def serve(model: ModelOption = None, port: PortOption = None,
     if adapter:
         base, lora = tuned_adapter(model_dir)
         model_dir = prepare_model(base, settings.cache_dir)
-    name = lora.name if lora else served_name(model_dir)
-    process = start_server(model_dir, served_name(model_dir), port, settings.llm_host,
+    base_name = served_name(model_dir)
+    name = lora.name if lora else base_name  # what clients ask for
+    process = start_server(model_dir, base_name, port, settings.llm_host,
                            kv_cache_gib or settings.kv_cache_gib, settings.logs_dir / f"vllm-{port}.log",
                            vllm_python=settings.vllm_python, max_model_len=settings.llm_max_model_len,
                            adapter=lora, detach=detach)
-    typer.echo(f"starting vLLM for {name}{' (LoRA adapter on ' + served_name(model_dir) + ')' if lora else ''} "
-               f"(pid {process.pid}, log {process.log_path})")
+    described = f"{name} (LoRA adapter on {base_name})" if lora else name
+    typer.echo(f"starting vLLM for {described} (pid {process.pid}, log {process.log_path})")
     keep = False
     try:
         seconds = wait_ready(url, process, settings.llm_start_timeout)
