@@ -27,7 +27,10 @@ for protocol in warm cold; do
     run "$protocol-uniform-$ranker" --protocol "$protocol" --ranker "$ranker" --users "$LLM_USERS"
     run "$protocol-uniform-$ranker-notransfer" --protocol "$protocol" --ranker "$ranker" --no-transfer --users "$LLM_USERS"
   done
-  run "$protocol-uniform-verbalizer-p3" --protocol "$protocol" --ranker verbalizer --permutations 3 --users "$LLM_USERS" --concurrency 8
+  # Position-bias control: 3 seeded shuffles (the first design) against balanced rotations, where 4
+  # orders list every candidate once in every quarter.
+  run "$protocol-uniform-verbalizer-p3" --protocol "$protocol" --ranker verbalizer --permutations 3 --orders shuffled --users "$LLM_USERS" --concurrency 8
+  run "$protocol-uniform-verbalizer-p4" --protocol "$protocol" --ranker verbalizer --permutations 4 --users "$LLM_USERS" --concurrency 8
   run "$protocol-uniform-listwise" --protocol "$protocol" --ranker listwise --users "$LISTWISE_USERS" --concurrency 16
   run "$protocol-uniform-listwise-notransfer" --protocol "$protocol" --ranker listwise --no-transfer --users "$LISTWISE_USERS" --concurrency 16
 done

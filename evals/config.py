@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from agent.rankers import RANKERS
+from agent.rankers.base import OrderDesign
 
 
 class RunConfig(BaseModel):
@@ -23,6 +24,8 @@ class RunConfig(BaseModel):
     transfer: bool = Field(default=True, description="False: no source-scene evidence (the ablation).")
     prompt: str | None = Field(default=None, description="Prompt template of an LLM ranker.")
     permutations: int = Field(default=1, ge=1, le=10)
+    orders: OrderDesign = Field(default="balanced", description="How extra candidate orders are made: "
+                                "balanced rotations or seeded shuffles.")
     negatives: Literal["uniform", "popular"] = "uniform"
     n_negatives: int = Field(default=19, ge=1)
     retrieved: int = Field(default=20, ge=2, description="Candidates of the retrieved protocol.")
@@ -56,5 +59,12 @@ class RunConfig(BaseModel):
 
     def identity(self) -> dict:
         """What must match for a run directory to be resumed (not how fast it runs)."""
-        return self.model_dump(mode="json", exclude={"concurrency", "llm_url", "store", "explain_users",
-                                                     "judge_url", "judge_model"})
+        exclude = {"concurrency", "llm_url", "store", "explain_users", "judge_url", "judge_model"}
+        if self.permutations == 1:
+            exclude.add("orders")  # one order is the given order, whatever the design
+        return self.model_dump(mode="json", exclude=exclude)
+
+    @classmethod
+    def from_run_dir(cls, data: dict) -> RunConfig:
+        """A ``config.json`` as written; runs from before ``orders`` existed used shuffles."""
+        return cls.model_validate({"orders": "shuffled", **data})

@@ -180,7 +180,7 @@ def runs_table(runs: list[Path]) -> str:
     lines = ["| run | ranker | protocol | negatives | transfer | users | " + " | ".join(TABLE_COLUMNS) + " |",
              "|---|---|---|---|---|---:|" + "---:|" * len(TABLE_COLUMNS)]
     for out in runs:
-        config = RunConfig.model_validate(json.loads((out / "config.json").read_text()))
+        config = RunConfig.from_run_dir(json.loads((out / "config.json").read_text()))
         metrics = json.loads((out / "metrics.json").read_text())
         cells = [f"{metrics[c]:.3f}" if isinstance(metrics.get(c), float) else "" for c in TABLE_COLUMNS]
         if isinstance(metrics.get("wall_seconds"), float):

@@ -35,7 +35,7 @@ def prepare_run_dir(out: Path, config: RunConfig) -> set[str]:
     config_path = out / "config.json"
     if config_path.exists():
         previous = json.loads(config_path.read_text())
-        if RunConfig.model_validate(previous).identity() != config.identity():
+        if RunConfig.from_run_dir(previous).identity() != config.identity():
             raise ScenebridgeError(f"{out} holds a run with another configuration", param="out",
                                    hint="choose another --out, or delete the old run")
     else:
@@ -76,7 +76,7 @@ async def evaluate_case(service: Service, data, case: Case, config: RunConfig) -
             "generator_scores": {k: v for k, v in request.generator_scores.items() if k not in CROSS_SCENE},
         })
     ranker = make_ranker(config.ranker, service.llm, permutations=config.permutations, seed=config.seed,
-                         weights=service.weights, template=config.prompt)
+                         orders=config.orders, weights=service.weights, template=config.prompt)
     ranking = await ranker.rank(request)
     position = true_item_position(ranking.scores, case.held_out)
     return {
@@ -183,7 +183,7 @@ async def rewrite_report(out: Path) -> dict:
     """Recompute metrics.json and report.md from a run's rows (after a metrics change, say)."""
     from evals.report import write_report
 
-    config = RunConfig.model_validate(json.loads((out / "config.json").read_text()))
+    config = RunConfig.from_run_dir(json.loads((out / "config.json").read_text()))
     store = config.store or get_settings().store_path
     async with open_service(store, dataset=config.dataset, use_llm=False) as service:
         return write_report(out, config, service.retriever, load_scene_data(service.retriever))

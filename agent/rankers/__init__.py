@@ -3,7 +3,7 @@
 from agent.fusion import FusionWeights
 from agent.llm import LLMBackend
 from agent.rankers.baselines import SCORE_BASELINES, RandomRanker, ScoreRanker
-from agent.rankers.base import OutputErrors, PromptInfo, PromptItem, Ranker, Ranking, RankingRequest
+from agent.rankers.base import OrderDesign, OutputErrors, PromptInfo, PromptItem, Ranker, Ranking, RankingRequest
 from agent.rankers.hybrid import HybridRanker
 from agent.rankers.listwise import ListwiseConfig, ListwiseRanker
 from agent.rankers.verbalizer import VerbalizerConfig, VerbalizerRanker
@@ -15,7 +15,8 @@ RANKERS = (*LLM_RANKERS, *BASELINE_RANKERS)
 
 
 def make_ranker(name: str, llm: LLMBackend | None, *, permutations: int = 1, seed: int = 0,
-                weights: FusionWeights | None = None, template: str | None = None) -> Ranker:
+                orders: OrderDesign = "balanced", weights: FusionWeights | None = None,
+                template: str | None = None) -> Ranker:
     if name == "random":
         return RandomRanker(seed)
     if name in SCORE_BASELINES:
@@ -24,13 +25,14 @@ def make_ranker(name: str, llm: LLMBackend | None, *, permutations: int = 1, see
         raise NotFoundError("model server", "none", hint=f"the {name} ranker needs an LLM: pass --llm-url "
                             "or let scenebridge start the local one")
     if name == "verbalizer":
-        return VerbalizerRanker(llm, VerbalizerConfig(permutations=permutations, seed=seed,
+        return VerbalizerRanker(llm, VerbalizerConfig(permutations=permutations, seed=seed, orders=orders,
                                                       template=template or "verbalizer"))
     if name == "listwise":
-        return ListwiseRanker(llm, ListwiseConfig(permutations=permutations, seed=seed,
+        return ListwiseRanker(llm, ListwiseConfig(permutations=permutations, seed=seed, orders=orders,
                                                   template=template or "listwise"))
     if name == "hybrid":
-        inner = make_ranker("verbalizer", llm, permutations=permutations, seed=seed, template=template)
+        inner = make_ranker("verbalizer", llm, permutations=permutations, seed=seed, orders=orders,
+                            template=template)
         return HybridRanker(inner, weights)
     raise NotFoundError("ranker", name, hint=f"choose one of: {', '.join(RANKERS)}")
 

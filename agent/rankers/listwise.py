@@ -15,15 +15,16 @@ from pydantic import BaseModel, Field
 
 from agent.llm import LLMBackend, LLMBadOutput, LLMError
 from agent.rankers.base import (
+    OrderDesign,
     OutputErrors,
     PromptInfo,
     Ranking,
     RankingRequest,
+    candidate_orders,
     llm_fallback,
     prefix_first,
     order_by,
     prior_ranking,
-    seeded_orders,
 )
 from prompts import render, template_sha256
 
@@ -33,6 +34,7 @@ TOKENS_PER_ID = 24  # generous: titles with year, quotes and a comma
 class ListwiseConfig(BaseModel):
     template: str = "listwise"
     permutations: int = Field(default=1, ge=1, le=20)
+    orders: OrderDesign = Field(default="balanced", description="How the extra orders are made.")
     seed: int = 0
     max_candidates: int = Field(default=30, ge=2, description="Beyond this, only the prior's top are listed.")
 
@@ -91,7 +93,7 @@ class ListwiseRanker:
             return prior_ranking(request, self.name, None)
         listed = order_by(request.prior, request)[: self.config.max_candidates] if len(ids) > \
             self.config.max_candidates else ids
-        orders = seeded_orders(listed, self.config.permutations, self.config.seed)
+        orders = candidate_orders(listed, self.config.permutations, self.config.seed, self.config.orders)
         started = time.perf_counter()
         try:
             results = await prefix_first(lambda order: self._one(request, order), orders)

@@ -3,7 +3,8 @@ the labels (``allowed_token_ids``), and read each label's probability from the l
 
 One forward pass per call and nothing to parse. vLLM returns at most 20 logprobs, so more than
 20 candidates run as a tournament: chunks of at most 20, the best of each chunk meet in a final.
-Position bias is handled by ``permutations``: k seeded orders, probabilities averaged.
+Position bias is handled by ``permutations``: k candidate orders (balanced rotations by default),
+probabilities averaged.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from agent.llm import LLMBackend, LLMBadOutput, LLMError
 from agent.rankers.base import (
     PromptInfo,
     llm_fallback,
+    OrderDesign,
+    candidate_orders,
     prefix_first,
-    seeded_orders,
     Ranking,
     RankingRequest,
     order_by,
@@ -34,7 +36,8 @@ LABELS = string.ascii_uppercase[:20]  # vLLM's --max-logprobs default is 20
 
 class VerbalizerConfig(BaseModel):
     template: str = "verbalizer"
-    permutations: int = Field(default=1, ge=1, le=20, description="Seeded candidate orders to average.")
+    permutations: int = Field(default=1, ge=1, le=20, description="Candidate orders to average.")
+    orders: OrderDesign = Field(default="balanced", description="How the extra orders are made.")
     seed: int = 0
     chunk_size: int = Field(default=20, ge=2, le=20)
 
@@ -112,7 +115,7 @@ class VerbalizerRanker:
         ids = request.ids
         if len(ids) < 2:
             return prior_ranking(request, self.name, None)
-        orders = seeded_orders(ids, self.config.permutations, self.config.seed)
+        orders = candidate_orders(ids, self.config.permutations, self.config.seed, self.config.orders)
         started = time.perf_counter()
         try:
             results = await prefix_first(lambda order: self._tournament(request, order), orders)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 import typer
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from scenebridge.errors import ScenebridgeError
 from scenebridge.settings import get_settings
 
 StoreOption = Annotated[
@@ -25,6 +27,22 @@ DatasetOption = Annotated[
 ]
 
 console = Console()
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def validated(build: Callable[[], Model], command: str, source: str | None = None) -> Model:
+    """``build()``, with a bad option value reported as ``--option: why`` (or ``FILE: field: why``
+    for a config file) instead of pydantic's error dump."""
+    try:
+        return build()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(p) for p in error["loc"] if not isinstance(p, int))
+        name = f"{source}: {field}" if source else f"--{field.split('.')[-1].replace('_', '-')}"
+        raise ScenebridgeError(f"{name}: {error['msg']}", param=field,
+                               hint=f"see scenebridge {command} --help") from None
 
 
 def store_path(store: Path | None) -> Path:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from scenebridge.cli._common import JsonOption, StoreOption, print_json, print_table
+from scenebridge.cli._common import JsonOption, StoreOption, print_json, print_table, validated
 from scenebridge.cli.recommend_command import LlmUrlOption
 
 eval_app = typer.Typer(help="Evaluate rankers offline on real scenes, and compare runs.",
@@ -28,7 +28,10 @@ def run_eval(
                                         "itemknn | embedding | cross_cooc")] = "popularity",
     transfer: Annotated[bool, typer.Option(help="--no-transfer: no source-scene evidence (ablation).")] = True,
     prompt: Annotated[str | None, typer.Option(help="Prompt template of an LLM ranker.")] = None,
-    permutations: Annotated[int, typer.Option(min=1, max=10)] = 1,
+    permutations: Annotated[int, typer.Option(min=1, max=10, help="Candidate orders per LLM ranking "
+                                              "(position-bias control).")] = 1,
+    orders: Annotated[str, typer.Option(help="balanced (rotations: every item in every k-th of the list "
+                                        "once) | shuffled (seeded shuffles)")] = "balanced",
     negatives: Annotated[str, typer.Option(help="uniform (LLMRank-comparable) | popular (harder)")] = "uniform",
     concurrency: Annotated[int, typer.Option(min=1, max=64, help="Users in flight at once.")] = 4,
     explain_users: Annotated[int, typer.Option(min=0, help="Users whose top 3 are explained and checked "
@@ -52,13 +55,13 @@ def run_eval(
     if out is None:
         raise typer.BadParameter("give --out runs/NAME (the run directory)", param_hint="--out")
     if config is not None:
-        run_config = RunConfig.from_toml(config)
+        run_config = validated(lambda: RunConfig.from_toml(config), "eval", source=str(config))
     else:
-        run_config = RunConfig(protocol=protocol, dataset=dataset, source=source, target=target, users=users,
-                               seed=seed, ranker=ranker, transfer=transfer, prompt=prompt,
-                               permutations=permutations, negatives=negatives, concurrency=concurrency,
-                               model=model, llm_url=llm_url, store=store, explain_users=explain_users, judge_url=judge_url,
-                               judge_model=judge_model)
+        run_config = validated(lambda: RunConfig(
+            protocol=protocol, dataset=dataset, source=source, target=target, users=users, seed=seed,
+            ranker=ranker, transfer=transfer, prompt=prompt, permutations=permutations, orders=orders,
+            negatives=negatives, concurrency=concurrency, model=model, llm_url=llm_url, store=store,
+            explain_users=explain_users, judge_url=judge_url, judge_model=judge_model), "eval")
     asyncio.run(run(run_config, out))
     metrics = __import__("json").loads((out / "metrics.json").read_text())
     typer.echo(f"{out}: {metrics['users']} users, NDCG@10 {metrics['ndcg@10']:.4f}, HR@10 {metrics['hr@10']:.4f}, "

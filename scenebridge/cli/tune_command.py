@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from scenebridge.cli._common import JsonOption, StoreOption, print_json
+from scenebridge.cli._common import JsonOption, StoreOption, print_json, validated
 
 
 def tune(
@@ -41,25 +41,16 @@ def tune(
     Each example is the verbalizer's own prompt with the true item at a random label; the loss is on the label token.
     DIR ends up holding the merged model, the user split (which eval checks), the examples, and tuning.json.
     """
-    from pydantic import ValidationError
-
     from agent.tuning.run import TuneConfig, tune as run_tune
     from agent.tuning.trainer import TrainConfig
-    from scenebridge.errors import ScenebridgeError
 
-    try:
-        config = TuneConfig(
-            dataset=dataset, source=source, target=target, base_model=base_model, train_users=train_users,
-            validation_users=validation_users, kinds=[k.strip() for k in kinds.split(",") if k.strip()],
-            negatives=negatives,
-            train=TrainConfig(method=method, epochs=epochs, learning_rate=learning_rate, batch_size=batch_size,
-                              save_every=save_every, seed=seed),
-        )
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        field = ".".join(str(p) for p in error["loc"] if not isinstance(p, int))
-        raise ScenebridgeError(f"--{field.split('.')[-1].replace('_', '-')}: {error['msg']}",
-                               param=field, hint="see scenebridge tune --help") from None
+    config = validated(lambda: TuneConfig(
+        dataset=dataset, source=source, target=target, base_model=base_model, train_users=train_users,
+        validation_users=validation_users, kinds=[k.strip() for k in kinds.split(",") if k.strip()],
+        negatives=negatives,
+        train=TrainConfig(method=method, epochs=epochs, learning_rate=learning_rate, batch_size=batch_size,
+                          save_every=save_every, seed=seed),
+    ), "tune")
     summary = run_tune(config, out, store=store, progress=not json_output)
     if json_output:
         print_json({k: v for k, v in summary.items() if k != "loss"} | {"loss": {

@@ -61,6 +61,7 @@ def test_scenes_json():
         (("history", "nobody", "--scene", "Comedy"), "unknown user: 'nobody'"),
         (("similar", "Groundhog Day", "--scene", "Westerns"), "unknown scene: 'Westerns'"),
         (("similar", "zzzzqqqq xxyy"), "unknown item"),
+        (("eval", "--orders", "sorted", "--out", "never-written"), "--orders: Input should be 'balanced' or"),
     ],
 )
 def test_bad_input_is_one_clear_message(store_path, args, message):

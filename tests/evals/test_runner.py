@@ -7,7 +7,7 @@ import pytest
 
 from evals.compare import compare_runs
 from evals.config import RunConfig
-from evals.runner import run
+from evals.runner import prepare_run_dir, run
 from scenebridge.errors import ScenebridgeError
 
 pytestmark = pytest.mark.slow
@@ -50,6 +50,22 @@ def test_a_run_directory_refuses_another_config(tmp_path, store_path):
     asyncio.run(run(config(store_path), out, progress=False))
     with pytest.raises(ScenebridgeError, match="another configuration"):
         asyncio.run(run(config(store_path, ranker="itemknn"), out, progress=False))
+
+
+def test_runs_from_before_order_designs_resume_as_shuffled(tmp_path, store_path):
+    for permutations, resumes_balanced in ((3, False), (1, True)):
+        out = tmp_path / f"p{permutations}"
+        out.mkdir()
+        legacy = config(store_path, ranker="verbalizer", permutations=permutations).model_dump(mode="json")
+        del legacy["orders"]  # config.json as written before the field existed
+        (out / "config.json").write_text(json.dumps(legacy))
+        assert prepare_run_dir(out, config(store_path, ranker="verbalizer", permutations=permutations,
+                                           orders="shuffled")) == set()
+        if resumes_balanced:  # one order is the given order whatever the design
+            prepare_run_dir(out, config(store_path, ranker="verbalizer", permutations=permutations))
+        else:
+            with pytest.raises(ScenebridgeError, match="another configuration"):
+                prepare_run_dir(out, config(store_path, ranker="verbalizer", permutations=permutations))
 
 
 def test_same_users_and_candidates_across_rankers_and_compare(tmp_path, store_path):

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import math
 
 import pytest
 from hypothesis import given, settings
@@ -12,7 +13,8 @@ from agent.llm import Completion, LLMTimeout, LLMUnavailable
 from agent.rankers import HybridRanker, ListwiseRanker, PromptItem, RankingRequest, VerbalizerRanker
 from agent.rankers.listwise import ListwiseConfig, parse_ranking
 from agent.rankers.verbalizer import VerbalizerConfig
-from tests.agent.fake_llm import FakeLLM, prefers
+from agent.rankers.base import candidate_orders
+from tests.agent.fake_llm import FakeLLM, labels_in, prefers
 
 
 def request(n: int = 5) -> RankingRequest:
@@ -48,6 +50,43 @@ def test_permutations_average_orders_and_share_the_prefix():
     prefix = {p.split("Which of these")[0] for p in llm.prompts}
     assert len(prefix) == 1  # only the candidate block differs between permutations
     assert len(set(llm.prompts)) == 3
+
+
+def test_balanced_orders_list_every_item_once_in_every_quarter():
+    ids = [str(i) for i in range(20)]
+    orders = candidate_orders(ids, 4, seed=0)
+    assert orders[0] == ids and all(sorted(o) == sorted(ids) for o in orders)
+    for item in ids:
+        assert sorted(o.index(item) // 5 for o in orders) == [0, 1, 2, 3]
+    assert candidate_orders(ids, 1, seed=3) == [ids]
+    assert len(candidate_orders(ids[:3], 5, seed=0)) == 3  # at most n distinct rotations
+
+
+def test_shuffled_orders_are_the_seeded_shuffles_of_the_first_runs():
+    ids = [str(i) for i in range(20)]
+    orders = candidate_orders(ids, 3, seed=7, design="shuffled")
+    assert orders == candidate_orders(ids, 3, seed=7, design="shuffled") and orders[0] == ids
+    assert orders[1] != orders[2] and sorted(orders[1]) == sorted(ids)
+
+
+def position_biased(liked: str, boost: float):
+    """A verbalizer fake that mostly follows the label (A >> B >> ...) and slightly the liked title."""
+    def answer(prompt: str, kwargs: dict) -> Completion:
+        labels = labels_in(prompt)
+        logprobs = {f" {label}": -1.5 * n + (math.log(boost) if title == liked else 0.0)
+                    for n, (label, title) in enumerate(labels.items())}
+        return Completion(text=max(logprobs, key=logprobs.get), top_logprobs=logprobs)
+    return answer
+
+
+def test_balanced_orders_let_taste_beat_a_position_bias():
+    req = request(20)
+    liked = req.ids[-1]  # listed last in the given order, label T
+    one = run(VerbalizerRanker(FakeLLM(position_biased(liked, 3.0))).rank(req))
+    assert one.item_ids[0] == req.ids[0]  # one order: label A wins
+    rotated = run(VerbalizerRanker(FakeLLM(position_biased(liked, 3.0)),
+                                   VerbalizerConfig(permutations=20)).rank(req))
+    assert rotated.item_ids[0] == liked  # every item held every label once: taste decides
 
 
 def test_more_than_twenty_candidates_run_as_a_tournament():
