@@ -8,7 +8,15 @@ from pathlib import Path
 import numpy as np
 
 from evals.config import RunConfig
-from evals.metrics import HR_KS, NDCG_KS, catalogue_coverage, intra_list_diversity, novelty
+from evals.metrics import (
+    HR_KS,
+    NDCG_KS,
+    catalogue_coverage,
+    intra_list_diversity,
+    novelty,
+    position_spread,
+    position_spread_null,
+)
 
 
 def read_rows(out: Path) -> list[dict]:
@@ -59,15 +67,17 @@ def aggregate(rows: list[dict], config: RunConfig, data, out: Path | None = None
     per_position = {p: float(np.mean(v)) for p, v in sorted(by_position.items())}
     metrics["ndcg@10_by_position"] = per_position
     # Spread over four position quarters (1-5, 6-10, ...): ~n/4 users each, so sampling noise does
-    # not pass for position bias the way it would over 20 single positions of ~n/20 users.
-    quarters = {}
-    for position, values in by_position.items():
-        quarters.setdefault(position * 4 // max(len(rows[0]["candidates"]), 1), []).extend(values)
-    quarter_means = {f"q{q + 1}": float(np.mean(v)) for q, v in sorted(quarters.items())}
-    metrics["ndcg@10_by_position_quarter"] = quarter_means
-    if quarter_means and metrics.get("ndcg@10"):
-        values = np.array(list(quarter_means.values()))
-        metrics["position_spread"] = float((values.max() - values.min()) / metrics["ndcg@10"])
+    # not pass for position bias the way it would over 20 single positions of ~n/20 users; the
+    # null (quarters shuffled over users) says how much spread that noise still makes.
+    placed = [r for r in rows if r["true_position"] is not None]
+    quarter = np.array([r["true_position"] * 4 // max(len(r["candidates"]), 1) for r in placed], dtype=int)
+    ndcg = np.array([r["metrics"]["ndcg@10"] for r in placed])
+    metrics["ndcg@10_by_position_quarter"] = {f"q{q + 1}": float(ndcg[quarter == q].mean())
+                                              for q in np.unique(quarter)}
+    if len(placed) and metrics.get("ndcg@10"):
+        metrics["position_spread"] = position_spread(quarter, ndcg, metrics["ndcg@10"])
+        metrics["position_spread_null"], metrics["position_spread_p"] = position_spread_null(
+            quarter, ndcg, metrics["ndcg@10"], seed=config.seed)
 
     if config.protocol == "retrieved":
         scene = data.scene(config.target)
@@ -156,7 +166,8 @@ def write_report(out: Path, config: RunConfig, retriever, data) -> dict:
              "| metric | value |", "|---|---:|"]
     for key in [*(f"ndcg@{k}" for k in NDCG_KS), *(f"hr@{k}" for k in HR_KS), "mrr", "precision@10",
                 "recall@10", "invalid_rate", "out_of_candidates_rate", "duplicates_rate", "missing_rate",
-                "history_error_rate", "fallback_rate", "position_spread", "coverage", "novelty",
+                "history_error_rate", "fallback_rate", "position_spread", "position_spread_null",
+                "position_spread_p", "coverage", "novelty",
                 "intra_list_diversity", "held_out_retrieved_rate", "seconds_p50", "seconds_p95",
                 "explanation_citation_validity", "explanation_fact_validity", "explanation_llm_worded_rate",
                 "ragas_faithfulness", "ragas_answer_relevancy", "ragas_evidence_named"]:

@@ -8,6 +8,8 @@ from evals.metrics import (
     catalogue_coverage,
     intra_list_diversity,
     novelty,
+    position_spread,
+    position_spread_null,
     rank_metrics,
     true_item_position,
 )
@@ -58,3 +60,16 @@ def test_paired_bootstrap_sees_a_real_difference(rng):
     assert low > 0 and delta == pytest.approx(0.05, abs=0.01)
     _, low, high = paired_bootstrap(a, a + rng.normal(0, 0.1, 300))
     assert low < 0 < high
+
+
+def test_position_spread_is_read_against_its_noise_floor(rng):
+    quarters = rng.integers(0, 4, 500)
+    fair = rng.random(500)  # no position effect: the spread is noise
+    spread = position_spread(quarters, fair, fair.mean())
+    null, p = position_spread_null(quarters, fair, fair.mean(), resamples=300)
+    assert 0 < spread < 0.5 and 0 < null < 0.5 and p > 0.01
+    biased = fair + (quarters == 0) * 0.5  # the label-A bonus
+    spread = position_spread(quarters, biased, biased.mean())
+    null, p = position_spread_null(quarters, biased, biased.mean(), resamples=300)
+    assert spread > 3 * null and p < 0.01
+    assert position_spread(np.array([0, 0, 1, 1]), np.array([1.0, 1.0, 0.0, 0.0]), 0.5) == 2.0
