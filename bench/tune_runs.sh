@@ -33,7 +33,8 @@ tuned_eval mixed-300 "cold-uniform-verbalizer-tuned-notransfer" --protocol cold 
 for protocol in warm cold; do
   tuned_eval mixed-300 "$protocol-uniform-hybrid-tuned" --protocol "$protocol" --ranker hybrid
 done
-tuned_eval mixed-300 "warm-uniform-verbalizer-tuned-p3" --protocol warm --ranker verbalizer --permutations 3
+tuned_eval mixed-300 "warm-uniform-verbalizer-tuned-p3" --protocol warm --ranker verbalizer --permutations 3 --orders shuffled
+tuned_eval mixed-300 "warm-uniform-verbalizer-tuned-p4" --protocol warm --ranker verbalizer --permutations 4 --concurrency 8
 
 # 3. An untuned scene pair: Romance -> Action, zero-shot vs tuned (memorised titles or transfer?).
 [ -f "$RA_STORE/chroma.sqlite3" ] || "$SB" ingest --dataset ml-1m --source Romance --target Action --store "$RA_STORE"
