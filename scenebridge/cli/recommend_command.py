@@ -33,7 +33,8 @@ def recommend(
     k: Annotated[int, typer.Option("--k", min=1, max=100, help="How many to recommend.")] = 10,
     ranker: Annotated[str, typer.Option("--ranker", help="verbalizer | listwise | hybrid")] = "verbalizer",
     permutations: Annotated[int, typer.Option("--permutations", min=1, max=10,
-                                              help="Seeded candidate orders averaged against position bias.")] = 1,
+                                              help="Candidate orders averaged against position bias (rotations: 4 "
+                                                   "list every candidate once in every quarter).")] = 1,
     candidates: Annotated[str | None, typer.Option("--candidates", help="Item ids to rank, ';'-separated "
                                                    "[default: generated].")] = None,
     n_candidates: Annotated[int, typer.Option("--n-candidates", min=2, max=100,
