@@ -34,6 +34,8 @@ for protocol in warm cold; do
   run "$protocol-uniform-listwise" --protocol "$protocol" --ranker listwise --users "$LISTWISE_USERS" --concurrency 16
   run "$protocol-uniform-listwise-notransfer" --protocol "$protocol" --ranker listwise --no-transfer --users "$LISTWISE_USERS" --concurrency 16
 done
+# Listwise with its position bias controlled (2 rotations; ~40 minutes).
+run warm-uniform-listwise-p2 --protocol warm --ranker listwise --permutations 2 --users "$LISTWISE_USERS" --concurrency 16
 # Explanations of the hybrid's top 3, checked and judged by ragas (judge: the local server unless
 # --judge-url is added; ~1 minute per user with the 270M judge).
 run warm-uniform-hybrid-explained --protocol warm --ranker hybrid --users 10 --explain-users 10
