@@ -113,6 +113,25 @@ async def prefix_first(call, orders: list[list[str]]) -> list:
     return [first, *await asyncio.gather(*(call(order) for order in orders[1:]))]
 
 
+async def answered_orders(call, orders: list[list[str]]) -> tuple[list, int]:
+    """``prefix_first`` that keeps the orders whose answer parsed, and counts the others: with k
+    orders, one garbled answer costs that order, not the whole ranking. If no order parsed, the
+    first bad answer is raised; a server that is down or slow still raises at once."""
+    from agent.llm import LLMBadOutput
+
+    async def guarded(order: list[str]):
+        try:
+            return await call(order)
+        except LLMBadOutput as exc:
+            return exc
+
+    results = await prefix_first(guarded, orders)
+    answered = [r for r in results if not isinstance(r, LLMBadOutput)]
+    if not answered:
+        raise results[0]
+    return answered, len(results) - len(answered)
+
+
 def llm_fallback(request: RankingRequest, ranker: str, error: Exception) -> Ranking:
     """The prior's ranking when the model failed; a bad answer counts as an invalid output."""
     from agent.llm import LLMBadOutput

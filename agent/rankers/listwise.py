@@ -20,9 +20,9 @@ from agent.rankers.base import (
     PromptInfo,
     Ranking,
     RankingRequest,
+    answered_orders,
     candidate_orders,
     llm_fallback,
-    prefix_first,
     order_by,
     prior_ranking,
 )
@@ -96,13 +96,13 @@ class ListwiseRanker:
         orders = candidate_orders(listed, self.config.permutations, self.config.seed, self.config.orders)
         started = time.perf_counter()
         try:
-            results = await prefix_first(lambda order: self._one(request, order), orders)
+            results, unparsed = await answered_orders(lambda order: self._one(request, order), orders)
         except LLMError as exc:
             return llm_fallback(request, self.name, exc)
         # Borda: a listed item earns (n - position); an omitted one earns nothing from that list.
         n = len(listed)
         scores = {i: 0.0 for i in ids}
-        errors = OutputErrors()
+        errors = OutputErrors(invalid=unparsed)
         for ranked, call_errors, _ in results:
             for position, item_id in enumerate(ranked):
                 scores[item_id] += (n - position) / (n * len(results))
@@ -111,6 +111,6 @@ class ListwiseRanker:
         return Ranking(
             ranker=self.name, item_ids=order_by(scores, request), scores=scores,
             prompt=PromptInfo(template=self.config.template, sha256=template_sha256(self.config.template)),
-            errors=errors, llm_calls=len(results), llm_seconds=time.perf_counter() - started,
+            errors=errors, llm_calls=len(orders), llm_seconds=time.perf_counter() - started,
             prompt_tokens=sum(r[2] for r in results),
         )

@@ -19,11 +19,12 @@ from pydantic import BaseModel, Field
 
 from agent.llm import LLMBackend, LLMBadOutput, LLMError
 from agent.rankers.base import (
-    PromptInfo,
-    llm_fallback,
     OrderDesign,
+    OutputErrors,
+    PromptInfo,
+    answered_orders,
     candidate_orders,
-    prefix_first,
+    llm_fallback,
     Ranking,
     RankingRequest,
     order_by,
@@ -118,7 +119,7 @@ class VerbalizerRanker:
         orders = candidate_orders(ids, self.config.permutations, self.config.seed, self.config.orders)
         started = time.perf_counter()
         try:
-            results = await prefix_first(lambda order: self._tournament(request, order), orders)
+            results, unparsed = await answered_orders(lambda order: self._tournament(request, order), orders)
         except LLMError as exc:
             return llm_fallback(request, self.name, exc)
         scores = {i: float(np.mean([r[0][i] for r in results])) for i in ids}
@@ -126,6 +127,6 @@ class VerbalizerRanker:
         return Ranking(
             ranker=self.name, item_ids=order_by(scores, request), scores=scores,
             prompt=PromptInfo(template=self.config.template, sha256=template_sha256(self.config.template)),
-            llm_calls=len(calls), llm_seconds=time.perf_counter() - started,
+            errors=OutputErrors(invalid=unparsed), llm_calls=len(calls), llm_seconds=time.perf_counter() - started,
             prompt_tokens=sum(c.prompt_tokens for c in calls),
         )

@@ -153,6 +153,22 @@ def test_listwise_garbage_falls_back():
     assert ranking.fallback.startswith("LLMBadOutput") and ranking.errors.invalid == 1
 
 
+def test_one_garbled_order_costs_that_order_not_the_ranking():
+    req = request(6)
+    liked = ["Film 5 (1995)", "Film 4 (1994)"]
+    answers = iter([Completion(text='{"ranking": ["Film 1 (1991)", "Film 1 (19'),  # cut off mid-title
+                    *[Completion(text=json.dumps({"ranking": liked}))] * 2])
+    ranking = run(ListwiseRanker(FakeLLM(lambda p, k: next(answers)), ListwiseConfig(permutations=3)).rank(req))
+    assert ranking.fallback is None and ranking.item_ids[:2] == liked
+    assert ranking.errors.invalid == 1 and ranking.llm_calls == 3
+    every = run(ListwiseRanker(FakeLLM(lambda p, k: Completion(text="{not json")),
+                               ListwiseConfig(permutations=3)).rank(req))
+    assert every.fallback.startswith("LLMBadOutput") and every.errors.invalid == 1
+    down = run(VerbalizerRanker(FakeLLM(lambda p, k: LLMUnavailable("down")),
+                                VerbalizerConfig(permutations=3)).rank(req))
+    assert down.fallback.startswith("LLMUnavailable") and down.errors.invalid == 0
+
+
 def test_hybrid_fuses_and_survives_a_dead_model():
     req = request(5)
     weights = FusionWeights(weights={"popularity": 1.0, "llm": 5.0})
