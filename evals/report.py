@@ -60,18 +60,14 @@ def aggregate(rows: list[dict], config: RunConfig, data, out: Path | None = None
         seen += bool(history & set(row["ranking"][: config.k]))
     metrics["history_error_rate"] = seen / n if n else 0.0
 
-    by_position: dict[int, list[float]] = {}
-    for row in rows:
-        if row["true_position"] is not None:
-            by_position.setdefault(row["true_position"], []).append(row["metrics"]["ndcg@10"])
-    per_position = {p: float(np.mean(v)) for p, v in sorted(by_position.items())}
-    metrics["ndcg@10_by_position"] = per_position
+    placed = [r for r in rows if r["true_position"] is not None]
+    position = np.array([r["true_position"] for r in placed], dtype=int)
+    ndcg = np.array([r["metrics"]["ndcg@10"] for r in placed])
+    metrics["ndcg@10_by_position"] = {int(p): float(ndcg[position == p].mean()) for p in np.unique(position)}
     # Spread over four position quarters (1-5, 6-10, ...): ~n/4 users each, so sampling noise does
     # not pass for position bias the way it would over 20 single positions of ~n/20 users; the
     # null (quarters shuffled over users) says how much spread that noise still makes.
-    placed = [r for r in rows if r["true_position"] is not None]
-    quarter = np.array([r["true_position"] * 4 // max(len(r["candidates"]), 1) for r in placed], dtype=int)
-    ndcg = np.array([r["metrics"]["ndcg@10"] for r in placed])
+    quarter = position * 4 // np.array([max(len(r["candidates"]), 1) for r in placed], dtype=int)
     metrics["ndcg@10_by_position_quarter"] = {f"q{q + 1}": float(ndcg[quarter == q].mean())
                                               for q in np.unique(quarter)}
     if len(placed) and metrics.get("ndcg@10"):
