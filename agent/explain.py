@@ -13,9 +13,9 @@ import json
 from pydantic import BaseModel, Field
 
 from agent.llm import LLMBackend, LLMBadOutput, LLMError
+from core.domain import Item, ScoredItem
+from core.titles import display_title
 from prompts import render
-from scenebridge.data._titles import display_title
-from scenebridge.domain import Item, ScoredItem
 
 MIN_WORDS = 6
 EXPLANATION_SCHEMA = {

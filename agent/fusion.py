@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field
 
-from evals.metrics import expected_at_10
+from agent.cases import expected_at_10
 
 LLM = "llm"
 # Before any fit: trust the collaborative signals; the untuned LLM gets a small say. DESIGN.md

@@ -18,10 +18,10 @@ from agent.llm import LLMBackend
 from agent.rankers import LLM_RANKERS, PromptItem, Ranking, RankingRequest, make_ranker
 from agent.rankers.base import prior_ranking
 from agent.requests import Recommendation, RecommendedItem, RecommendRequest
+from core.domain import HistoryEntry, Item
+from core.errors import ScenebridgeError
+from core.titles import display_title
 from retrievers import Retriever
-from scenebridge.data._titles import display_title
-from scenebridge.domain import HistoryEntry, Item
-from scenebridge.errors import ScenebridgeError
 
 
 def shown_title(item: Item) -> str:

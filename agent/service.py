@@ -6,12 +6,15 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from agent.candidates import SceneData, score_candidates
+from agent.cases import Case
 from agent.fusion import FusionWeights
 from agent.llm import LLMBackend, create_backend
+from agent.rankers import RankingRequest
 from agent.recommender import Recommender
 from agent.requests import Recommendation, RecommendRequest
+from core.settings import Settings, get_settings
 from retrievers import Retriever, SceneStore
-from scenebridge.settings import Settings, get_settings
 
 
 def fusion_path(store: Path, dataset: str, model: str | Path | None = None) -> Path:
@@ -35,6 +38,17 @@ class Service:
     async def recommend(self, request: RecommendRequest) -> Recommendation:
         return await self.recommender.recommend(request)
 
+    def case_request(self, data: SceneData, case: Case) -> RankingRequest:
+        """The ranking request ``recommend`` would build for a held-out case: its candidates in the
+        case's seeded order, the source history, and the target history the protocol leaves visible."""
+        evidence = case.evidence
+        source, target = evidence.source_scene, evidence.target_scene
+        candidates = score_candidates(data, evidence, list(case.order))
+        target_history = data.history(case.user_id, target)[: len(evidence.target_history)]
+        return self.recommender.ranking_request(
+            RecommendRequest(user_id=case.user_id, target_scene=target), candidates, evidence,
+            data.history(case.user_id, source), target_history)
+
     async def aclose(self) -> None:
         if self.llm is not None:
             await self.llm.aclose()
@@ -43,7 +57,7 @@ class Service:
 def connect_llm(settings: Settings, llm_url: str | None, model: str | Path | None = None) -> LLMBackend:
     """A backend for ``llm_url``, or for the local vLLM server (started if none answers).
     ``model`` (a packaged name or a model directory) must be what the server serves."""
-    from agent.llm_server import check_serves, ensure_server, model_name
+    from agent.llm.server import check_serves, ensure_server, model_name
 
     llm_url = llm_url or settings.llm_url
     if llm_url is None:

@@ -25,11 +25,10 @@ import numpy as np
 from agent.candidates import DEFAULT_GENERATORS, generate_candidates, load_scene_data, make_generator, user_evidence
 from agent.candidates.evidence import resolve
 from agent.candidates.generate import score_matrix
+from agent.cases import active_users, leave_last_out_cases
+from core.settings import get_settings
 from evals.generator_quality import leave_last_out, metrics_of, summarize
-from evals.protocols import active_users, leave_last_out_cases
 from retrievers import Retriever, SceneStore
-from scenebridge.settings import get_settings
-
 
 VARIANTS = {
     "embedding, raw cosine (center=False)": {"name": "embedding", "config": {"center": False}},

@@ -22,8 +22,8 @@ import numpy as np
 
 from agent.requests import RecommendRequest
 from agent.service import open_service
+from core.settings import get_settings
 from prompts import render
-from scenebridge.settings import get_settings
 
 
 def pct(values, q) -> float:

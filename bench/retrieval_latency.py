@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from core.data import load_dataset, split_by_genre
 from evals.retrieval_sanity import genre_neighbour_share
 from retrievers import Retriever, SceneStore, ingest
-from scenebridge.data import load_dataset, split_by_genre
 
 
 def timed(fn, arguments) -> np.ndarray:

@@ -46,8 +46,8 @@ def pct(values: list[float], q: float) -> float:
 
 
 def start_server(args) -> tuple[subprocess.Popen, str]:
-    from agent.llm_server import is_ready
-    from scenebridge.settings import get_settings
+    from agent.llm.server import is_ready
+    from core.settings import get_settings
 
     settings = get_settings()
     llm_url = args.llm_url or settings.llm_url or settings.local_llm_url

@@ -18,10 +18,10 @@ from pathlib import Path
 
 
 def measure(run_dir: Path, method: str, examples: int, batch_size: int) -> dict:
-    from agent.models import prepare_model
+    from agent.llm.models import prepare_model
     from agent.tuning.examples import TuningExample
     from agent.tuning.trainer import TrainConfig, load_model, peak_rss_gb, train
-    from scenebridge.settings import get_settings
+    from core.settings import get_settings
 
     settings = get_settings()
     lines = (run_dir / "examples" / "epoch-0.jsonl").read_text().splitlines()[:examples]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import ScenebridgeError
 from evals.report import read_rows
-from scenebridge.errors import ScenebridgeError
 
 COMPARED = ("ndcg@1", "ndcg@5", "ndcg@10", "ndcg@20", "hr@1", "hr@5", "hr@10", "mrr")
 

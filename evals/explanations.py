@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
-from scenebridge.domain import Item
+from core.domain import Item
 
 _YEAR = re.compile(r"\b(19\d\d|20\d\d)\b")
 

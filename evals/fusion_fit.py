@@ -1,6 +1,6 @@
 """Fit the hybrid ranker's fusion weights on validation users.
 
-Leave-last-out on users of the ``validation`` split only (evals/splits.py): each user's last
+Leave-last-out on users of the ``validation`` split only (agent/cases/splits.py): each user's last
 target item is held out among seeded random negatives; the candidate generators and the LLM
 verbalizer score the candidates; a coordinate grid search picks the weights that maximise mean
 NDCG@10. ``scenebridge fit-hybrid`` saves the result next to the store, where ``--ranker hybrid``
@@ -13,12 +13,10 @@ import numpy as np
 from tqdm import tqdm
 
 from agent.candidates import load_scene_data
+from agent.cases import active_users, leave_last_out_cases, users_in
 from agent.fusion import DEFAULT_WEIGHTS, LLM, FitExample, FusionWeights, fit_weights, mean_ndcg
 from agent.rankers import make_ranker
 from agent.service import Service
-from evals.protocols import active_users, leave_last_out_cases
-from evals.runner import case_request
-from evals.splits import users_in
 
 
 async def collect_examples(service: Service, *, users: int, seed: int, cold: bool, permutations: int,
@@ -33,7 +31,7 @@ async def collect_examples(service: Service, *, users: int, seed: int, cold: boo
     examples = []
     for case in tqdm(cases, desc="scoring validation users", unit="user", disable=not progress):
         # Candidates in the case's seeded shuffled order: position bias must not pass for skill.
-        request = case_request(service, data, case)
+        request = service.case_request(data, case)
         components = dict(request.generator_scores)
         if ranker is not None:
             ranking = await ranker.rank(request)

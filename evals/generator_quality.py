@@ -1,5 +1,5 @@
 """The offline quality check of the candidate generators (LensKit-style), on the leave-last-out
-protocol (evals/protocols.py): each generator alone, their default fusion, and random, by
+protocol (agent/cases/protocols.py): each generator alone, their default fusion, and random, by
 NDCG@10 and HR@10 with ties at their expectation (a generator without signal scores exactly what
 random does: NDCG@10 ~0.227 with 20 candidates)."""
 
@@ -12,9 +12,8 @@ import numpy as np
 
 from agent.candidates.generate import DEFAULT_GENERATORS, GeneratorSpec, score_candidates
 from agent.candidates.scene_data import SceneData
-from evals.metrics import expected_at_10
-from evals.protocols import leave_last_out_cases
-from scenebridge.errors import ScenebridgeError
+from agent.cases import expected_at_10, leave_last_out_cases
+from core.errors import ScenebridgeError
 
 FUSED = "fused"
 RANDOM = "random"

@@ -1,54 +1,12 @@
-"""Ranking metrics for one held-out item, and beyond-accuracy measures of recommendation lists.
-
-Every accuracy metric is the expectation over random orders of ties: with ``better`` candidates
-scored above the true item and ``tied`` others equal to it, the true item is equally likely at any
-position from ``better`` to ``better + tied``. So a ranker without signal scores exactly what
-random does, and listing the true item first can never help.
-"""
+"""Measures of a whole evaluation run: beyond-accuracy measures of recommendation lists, and the
+spread of accuracy over the true item's listed position (one case's accuracy is
+agent/cases/metrics.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
 import numpy as np
-
-NDCG_KS = (1, 5, 10, 20)
-HR_KS = (1, 5, 10)
-
-
-def positions(better: int, tied: int) -> np.ndarray:
-    return np.arange(better, better + tied + 1)
-
-
-def rank_metrics(better: int | None, tied: int = 0) -> dict[str, float]:
-    """NDCG@{1,5,10,20}, HR@{1,5,10}, MRR, precision/recall@{5,10}; ``better=None`` means the true
-    item is not among the candidates (retrieved protocol): every metric is 0."""
-    if better is None:
-        zero = {f"ndcg@{k}": 0.0 for k in NDCG_KS} | {f"hr@{k}": 0.0 for k in HR_KS}
-        return zero | {"mrr": 0.0, "precision@5": 0.0, "precision@10": 0.0, "recall@5": 0.0, "recall@10": 0.0}
-    p = positions(better, tied)
-    out = {f"ndcg@{k}": float(np.where(p < k, 1.0 / np.log2(p + 2), 0.0).mean()) for k in NDCG_KS}
-    out |= {f"hr@{k}": float((p < k).mean()) for k in HR_KS}
-    out["mrr"] = float((1.0 / (p + 1)).mean())
-    for k in (5, 10):  # one relevant item: recall@k = hit@k, precision@k = hit@k / k
-        hit = float((p < k).mean())
-        out[f"recall@{k}"], out[f"precision@{k}"] = hit, hit / k
-    return out
-
-
-def true_item_position(scores: dict[str, float], held_out: str) -> tuple[int, int] | None:
-    """(better, tied) of the held-out item under ``scores``; None when it is not a candidate."""
-    if held_out not in scores:
-        return None
-    true = scores[held_out]
-    others = np.array([v for i, v in scores.items() if i != held_out], dtype=float)
-    return int((others > true).sum()), int((others == true).sum())
-
-
-def expected_at_10(better: int, tied: int) -> tuple[float, float]:
-    """NDCG@10 and HR@10 (the generator quality check's pair)."""
-    metrics = rank_metrics(better, tied)
-    return metrics["ndcg@10"], metrics["hr@10"]
 
 
 def catalogue_coverage(lists: Iterable[Sequence[str]], catalogue_size: int) -> float:

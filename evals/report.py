@@ -7,16 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+from agent.cases import HR_KS, NDCG_KS
 from evals.config import RunConfig
-from evals.metrics import (
-    HR_KS,
-    NDCG_KS,
-    catalogue_coverage,
-    intra_list_diversity,
-    novelty,
-    position_spread,
-    position_spread_null,
-)
+from evals.metrics import catalogue_coverage, intra_list_diversity, novelty, position_spread, position_spread_null
 
 
 def read_rows(out: Path) -> list[dict]:

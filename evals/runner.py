@@ -14,17 +14,15 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from agent.candidates import load_scene_data, score_candidates
+from agent.candidates import load_scene_data
+from agent.cases import Case, active_users, build_cases, rank_metrics, true_item_position, users_in
 from agent.rankers import LLM_RANKERS, make_ranker
 from agent.requests import RecommendRequest
 from agent.service import Service, open_service
 from agent.tuning.split import check_disjoint
+from core.errors import ScenebridgeError
+from core.settings import get_settings
 from evals.config import RunConfig
-from evals.metrics import rank_metrics, true_item_position
-from evals.protocols import Case, active_users, build_cases
-from evals.splits import users_in
-from scenebridge.errors import ScenebridgeError
-from scenebridge.settings import get_settings
 
 CROSS_SCENE = ("cross_cooc", "embedding")  # generators that read the source scene
 
@@ -54,22 +52,10 @@ def prepare_run_dir(out: Path, config: RunConfig) -> set[str]:
     return done
 
 
-def case_request(service: Service, data, case: Case):
-    """The ranking request ``recommend`` would build for a case: its candidates in the case's
-    seeded order, the source history, and the target history the protocol leaves visible."""
-    evidence = case.evidence
-    source, target = evidence.source_scene, evidence.target_scene
-    candidates = score_candidates(data, evidence, list(case.order))
-    target_history = data.history(case.user_id, target)[: len(evidence.target_history)]
-    return service.recommender.ranking_request(
-        RecommendRequest(user_id=case.user_id, target_scene=target), candidates, evidence,
-        data.history(case.user_id, source), target_history)
-
-
 async def evaluate_case(service: Service, data, case: Case, config: RunConfig) -> dict:
     started = time.perf_counter()
     evidence = case.evidence
-    request = case_request(service, data, case)
+    request = service.case_request(data, case)
     if not config.transfer:  # the ablation: nothing from the source scene reaches the ranker
         request = request.model_copy(update={
             "evidence": [],
@@ -144,7 +130,7 @@ async def run(config: RunConfig, out: Path, *, progress: bool = True) -> Path:
 async def explain_cases(service: Service, data, cases: list[Case], config: RunConfig, out: Path, *,
                         progress: bool) -> None:
     """Explain each case's top 3 and check them (explanations.jsonl; resumable like rows)."""
-    from agent.llm_server import served_models
+    from agent.llm.server import served_models
     from evals.explanations import RagasJudge, check, evidence_named, facts_text
 
     path = out / "explanations.jsonl"

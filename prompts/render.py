@@ -16,7 +16,7 @@ from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateNot
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel
 
-from scenebridge.errors import ScenebridgeError
+from core.errors import ScenebridgeError
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 MAX_FIELD_CHARS = 300

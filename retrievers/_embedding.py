@@ -13,8 +13,8 @@ import numpy as np
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
 from chromadb.utils.embedding_functions import register_embedding_function
 
-from scenebridge.errors import DataError
-from scenebridge.settings import offline_environment
+from core.errors import DataError
+from core.settings import offline_environment
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIMENSION = 384

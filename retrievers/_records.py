@@ -6,8 +6,8 @@ import hashlib
 import json
 from typing import Any
 
-from scenebridge.data._titles import display_title
-from scenebridge.domain import HistoryEntry, Item, UserHistory
+from core.domain import HistoryEntry, Item, UserHistory
+from core.titles import display_title
 
 NO_SCENE = ""  # Chroma metadata cannot hold None
 

@@ -14,18 +14,12 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from core.data.dataset import Dataset, item_from_row
+from core.data.scenes import SceneMap
+from core.domain import LIKED_RATING
 from retrievers._embedding import embed_texts
-from retrievers._records import (
-    digest,
-    history_document,
-    history_id,
-    item_document,
-    item_metadata,
-)
+from retrievers._records import digest, history_document, history_id, item_document, item_metadata
 from retrievers.store import SceneStore, check_dataset_name
-from scenebridge.data.dataset import Dataset, item_from_row
-from scenebridge.data.scenes import SceneMap
-from scenebridge.domain import LIKED_RATING
 
 WRITE_BATCH = 512
 

@@ -16,11 +16,11 @@ from functools import cached_property
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from core.domain import Item, ScoredItem, UserHistory
+from core.errors import NotFoundError, ScenebridgeError
+from core.titles import normalize_title
 from retrievers._records import history_from_record, history_id, item_from_record
 from retrievers.store import SceneStore
-from scenebridge.data._titles import normalize_title
-from scenebridge.domain import Item, ScoredItem, UserHistory
-from scenebridge.errors import NotFoundError, ScenebridgeError
 
 FUZZY_FLOOR = 75.0  # token-set similarity below this is noise for titles
 

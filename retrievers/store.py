@@ -17,8 +17,8 @@ from typing import Any
 
 import chromadb
 
+from core.errors import NotFoundError, StoreError
 from retrievers._embedding import MiniLMEmbeddingFunction
-from scenebridge.errors import NotFoundError, StoreError
 
 MANIFEST = "scenebridge-manifest.json"
 # Chroma's defaults (ef 100, 16 neighbours) missed the true nearest item for some free-text

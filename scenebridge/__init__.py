@@ -1,7 +1,8 @@
 """scenebridge: cross-scene recommendations ranked and explained by a local language model.
 
-This package holds what every part shares: settings, domain models, errors, the data
-loaders and the CLI. Retrieval lives in ``retrievers/``, ranking in ``agent/``.
+The top floor: the command line (``cli/``) and the OpenAI-compatible server (``server/``), the two
+ways in. What they call lives in the layers below: ``evals/`` → ``agent/`` → ``prompts/`` →
+``retrievers/`` → ``core/`` (docs/architecture.md).
 """
 
 __version__ = "0.1.0"

@@ -15,9 +15,9 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from core.data import load_dataset, split_by_genre  # noqa: E402
+from core.data.movielens import MOVIELENS  # noqa: E402
 from retrievers import Retriever, SceneStore, ingest  # noqa: E402
-from scenebridge.data import load_dataset, split_by_genre  # noqa: E402
-from scenebridge.data.movielens import MOVIELENS  # noqa: E402
 
 
 def pytest_collection_modifyitems(items):
@@ -114,9 +114,9 @@ def llm_url():
     """A real vLLM server for the whole run: the one already answering at the configured local
     URL (or SCENEBRIDGE_TEST_LLM_URL), else one started here with the prepared default model and
     stopped at the end."""
-    from agent.llm_server import is_ready, start_server, stop_server, wait_ready
-    from agent.models import prepare_model
-    from scenebridge.settings import get_settings
+    from agent.llm.models import prepare_model
+    from agent.llm.server import is_ready, start_server, stop_server, wait_ready
+    from core.settings import get_settings
 
     settings = get_settings()
     url = os.environ.get("SCENEBRIDGE_TEST_LLM_URL") or settings.local_llm_url

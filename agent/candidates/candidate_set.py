@@ -18,7 +18,7 @@ from collections.abc import Mapping
 import numpy as np
 from pydantic import BaseModel, Field
 
-from scenebridge.errors import ScenebridgeError
+from core.errors import ScenebridgeError
 
 
 class Candidate(BaseModel):

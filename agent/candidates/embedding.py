@@ -26,7 +26,7 @@ from agent.candidates.base import CandidateGenerator, GeneratorConfig
 from agent.candidates.evidence import Query
 from agent.candidates.registry import register_generator
 from agent.candidates.scene_data import SceneData
-from scenebridge.domain import LIKED_RATING
+from core.domain import LIKED_RATING
 
 
 class EmbeddingConfig(GeneratorConfig):

@@ -15,8 +15,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent.candidates.scene_data import SceneData, SceneMatrix
-from scenebridge.domain import LIKED_RATING
-from scenebridge.errors import ScenebridgeError
+from core.domain import LIKED_RATING
+from core.errors import ScenebridgeError
 
 
 class RatedItem(BaseModel):

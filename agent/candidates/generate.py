@@ -14,7 +14,7 @@ from agent.candidates.candidate_set import Candidate, CandidateSet, ScoreStats
 from agent.candidates.evidence import Query, UserEvidence, resolve
 from agent.candidates.registry import make_generator
 from agent.candidates.scene_data import SceneData
-from scenebridge.errors import ScenebridgeError
+from core.errors import ScenebridgeError
 
 DEFAULT_GENERATORS = ("popularity", "itemknn", "cross_cooc", "embedding")
 GeneratorSpec = str | CandidateGenerator | dict[str, Any]

@@ -12,7 +12,7 @@ import difflib
 from typing import Any
 
 from agent.candidates.base import CandidateGenerator
-from scenebridge.errors import NotFoundError, ScenebridgeError
+from core.errors import NotFoundError, ScenebridgeError
 
 _GENERATORS: dict[str, type[CandidateGenerator]] = {}
 

@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from agent.candidates._records import HistoryRecords, ItemRecords, fetch_records
-from scenebridge.domain import HistoryEntry
-from scenebridge.errors import DataError, NotFoundError
+from core.domain import HistoryEntry
+from core.errors import DataError, NotFoundError
+from retrievers import HistoryRecords, ItemRecords, fetch_records
 
 
 @dataclass(eq=False)

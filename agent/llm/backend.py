@@ -10,7 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
-from scenebridge.errors import NotFoundError
+from core.errors import NotFoundError
 
 
 class Completion(BaseModel):

@@ -1,6 +1,6 @@
 """What can go wrong with a model server. Rankers catch ``LLMError`` and fall back."""
 
-from scenebridge.errors import ScenebridgeError
+from core.errors import ScenebridgeError
 
 
 class LLMError(ScenebridgeError):

@@ -2,12 +2,12 @@
 
 from agent.fusion import FusionWeights
 from agent.llm import LLMBackend
-from agent.rankers.baselines import SCORE_BASELINES, RandomRanker, ScoreRanker
 from agent.rankers.base import OrderDesign, OutputErrors, PromptInfo, PromptItem, Ranker, Ranking, RankingRequest
+from agent.rankers.baselines import SCORE_BASELINES, RandomRanker, ScoreRanker
 from agent.rankers.hybrid import HybridRanker
 from agent.rankers.listwise import ListwiseConfig, ListwiseRanker
 from agent.rankers.verbalizer import VerbalizerConfig, VerbalizerRanker
-from scenebridge.errors import NotFoundError
+from core.errors import NotFoundError
 
 LLM_RANKERS = ("verbalizer", "listwise", "hybrid")
 BASELINE_RANKERS = ("random", *SCORE_BASELINES)

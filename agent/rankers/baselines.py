@@ -10,7 +10,7 @@ import hashlib
 import numpy as np
 
 from agent.rankers.base import Ranking, RankingRequest, order_by
-from scenebridge.errors import ScenebridgeError
+from core.errors import ScenebridgeError
 
 # Baseline ranker name -> candidate generator whose score it ranks by.
 SCORE_BASELINES = {"popularity": "popularity", "itemknn": "itemknn", "embedding": "embedding",

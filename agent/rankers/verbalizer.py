@@ -22,11 +22,11 @@ from agent.rankers.base import (
     OrderDesign,
     OutputErrors,
     PromptInfo,
+    Ranking,
+    RankingRequest,
     answered_orders,
     candidate_orders,
     llm_fallback,
-    Ranking,
-    RankingRequest,
     order_by,
     prior_ranking,
 )

@@ -23,10 +23,9 @@ from pydantic import BaseModel
 from tqdm import tqdm
 
 from agent.candidates import SceneData
+from agent.cases import Case, leave_last_out_cases
 from agent.rankers.verbalizer import verbalizer_prompt
 from agent.service import Service
-from evals.protocols import Case, leave_last_out_cases
-from evals.runner import case_request
 
 Kind = Literal["warm", "cold", "source"]
 KINDS: tuple[Kind, ...] = ("warm", "cold", "source")
@@ -79,7 +78,7 @@ def build_examples(service: Service, data: SceneData, users: Iterable[str], *, s
     examples = []
     for kind, case in tqdm(plan, desc="rendering training prompts", unit="example", disable=not progress):
         ids, answer = _at_random_label(case, rng)
-        request = case_request(service, data, replace(case, order=tuple(ids)))
+        request = service.case_request(data, replace(case, order=tuple(ids)))
         if kind == "source":  # nothing from the other scene may reach a source-only example
             request = request.model_copy(update={"evidence": []})
         examples.append(TuningExample(kind=kind, user=case.user_id, scene=request.target_scene,

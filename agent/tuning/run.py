@@ -7,7 +7,7 @@
     DIR/config.json, model.safetensors, tokenizer…   the merged model, for ``llm serve --model DIR``
     DIR/tuning.json         what it cost and what it reached (written last: a finished run)
 
-Training users come from the ``train`` split of evals/splits.py, validation examples from the
+Training users come from the ``train`` split of agent/cases/splits.py, validation examples from the
 ``validation`` split; evaluations report ``test`` users, so they are disjoint by construction,
 and ``split.json`` lets ``eval`` check it.
 """
@@ -26,16 +26,15 @@ from pydantic import BaseModel, Field
 from tqdm import tqdm
 
 from agent.candidates import load_scene_data
-from agent.llm_server import ADAPTER_DIR
-from agent.models import MARKER, prepare_model
+from agent.cases import active_users, users_in
+from agent.llm.models import MARKER, prepare_model
+from agent.llm.server import ADAPTER_DIR
 from agent.service import open_service
 from agent.tuning.examples import KINDS, Kind, Negatives, TuningExample, build_examples
 from agent.tuning.split import SPLIT_FILE, Split
 from agent.tuning.trainer import TrainConfig, evaluate_loss, load_model, peak_rss_gb, save_merged, train
-from evals.protocols import active_users
-from evals.splits import users_in
-from scenebridge.errors import ScenebridgeError
-from scenebridge.settings import get_settings
+from core.errors import ScenebridgeError
+from core.settings import get_settings
 
 SUMMARY_FILE = "tuning.json"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from scenebridge.errors import ScenebridgeError
+from core.errors import ScenebridgeError
 
 SPLIT_FILE = "split.json"
 

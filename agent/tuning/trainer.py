@@ -31,7 +31,7 @@ from safetensors.torch import load_file, save_file
 
 from agent.rankers.verbalizer import LABELS
 from agent.tuning.examples import TuningExample
-from scenebridge.errors import DataError
+from core.errors import DataError
 
 Method = Literal["full", "lora"]
 

@@ -7,6 +7,8 @@ import sys
 
 import typer
 
+from core.errors import ScenebridgeError
+from core.settings import offline_environment
 from scenebridge.cli import (
     data_commands,
     eval_commands,
@@ -17,8 +19,6 @@ from scenebridge.cli import (
     serve_command,
     tune_command,
 )
-from scenebridge.errors import ScenebridgeError
-from scenebridge.settings import offline_environment
 
 app = typer.Typer(
     name="scenebridge",

@@ -12,8 +12,8 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from scenebridge.errors import ScenebridgeError
-from scenebridge.settings import get_settings
+from core.errors import ScenebridgeError
+from core.settings import get_settings
 
 StoreOption = Annotated[
     Path | None,

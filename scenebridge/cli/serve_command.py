@@ -28,10 +28,10 @@ def serve(
 ) -> None:
     """Serve recommendations over an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/models,
     /v1/recommendations, /health). The key comes from SCENEBRIDGE_API_KEY, never a flag."""
+    from core.errors import ScenebridgeError
     from retrievers import Retriever, SceneStore
-    from scenebridge.errors import ScenebridgeError
+    from scenebridge.server.app import run
     from scenebridge.server.config import ServerConfig
-    from serve import run
 
     if explanations not in ("llm", "evidence"):
         raise ScenebridgeError(f"unknown --explanations {explanations!r}", hint="use llm or evidence",

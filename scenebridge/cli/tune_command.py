@@ -41,7 +41,8 @@ def tune(
     Each example is the verbalizer's own prompt with the true item at a random label; the loss is on the label token.
     DIR ends up holding the merged model, the user split (which eval checks), the examples, and tuning.json.
     """
-    from agent.tuning.run import TuneConfig, tune as run_tune
+    from agent.tuning.run import TuneConfig
+    from agent.tuning.run import tune as run_tune
     from agent.tuning.trainer import TrainConfig
 
     config = validated(lambda: TuneConfig(

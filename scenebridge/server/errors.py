@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agent.llm import LLMError, LLMTimeout, LLMUnavailable
-from scenebridge.errors import DataError, NotFoundError, ScenebridgeError, StoreError
+from core.errors import DataError, NotFoundError, ScenebridgeError, StoreError
 from scenebridge.server.protocol import ErrorInfo, ErrorResponse, ParamError
 
 log = logging.getLogger("scenebridge.server")

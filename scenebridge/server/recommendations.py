@@ -4,7 +4,7 @@ user, scene or item names its parameter), then the shared service."""
 from __future__ import annotations
 
 from agent.requests import Recommendation, RecommendRequest
-from scenebridge.errors import NotFoundError
+from core.errors import NotFoundError
 from scenebridge.server.protocol import RecommendationsRequest
 from scenebridge.server.state import ServerState
 

@@ -14,12 +14,12 @@ from fastapi import FastAPI, Request
 
 from agent.explain import Explainer
 from agent.service import Service, open_service
-from scenebridge.errors import NotFoundError, ScenebridgeError
+from core.errors import NotFoundError, ScenebridgeError
+from core.settings import get_settings
 from scenebridge.server.chat.catalogue import ChatCatalogue
 from scenebridge.server.config import ServerConfig
 from scenebridge.server.limits import WorkQueue
 from scenebridge.server.protocol import Health, ModelCard, ModelServerHealth
-from scenebridge.settings import get_settings
 
 log = logging.getLogger("scenebridge.server")
 MODEL = "scenebridge"
@@ -59,7 +59,7 @@ class ServerState:
         return getattr(config, "base_url", None)
 
     async def health(self) -> Health:
-        from agent.llm_server import served_models
+        from agent.llm.server import served_models
 
         retriever = self.service.retriever
         if self.service.llm is None:

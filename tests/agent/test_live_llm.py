@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from agent.llm import OpenAIBackend
-from agent.recommender import Recommender
 from agent.rankers.verbalizer import LABELS
+from agent.recommender import Recommender
 from agent.requests import RecommendRequest
 
 pytestmark = [pytest.mark.live_llm, pytest.mark.slow]

@@ -8,7 +8,7 @@ import pytest
 from agent.llm import Completion, OpenAIBackend
 from agent.recommender import Recommender, shown_title
 from agent.requests import RecommendRequest
-from scenebridge.errors import NotFoundError, ScenebridgeError
+from core.errors import NotFoundError, ScenebridgeError
 from tests.agent.fake_llm import FakeLLM, prefers
 
 pytestmark = pytest.mark.slow

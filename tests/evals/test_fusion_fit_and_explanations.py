@@ -4,12 +4,12 @@ import asyncio
 
 import pytest
 
+from agent.cases import split_of
 from agent.fusion import LLM, FusionWeights
 from agent.service import Service
+from core.domain import Item
 from evals.explanations import RagasJudge, check, evidence_named, stated_facts, summarize
 from evals.fusion_fit import fit
-from evals.splits import split_of
-from scenebridge.domain import Item
 from tests.agent.fake_llm import FakeLLM, prefers
 
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import pytest
 
+from agent.cases import expected_at_10
 from evals.generator_quality import FUSED, RANDOM, leave_last_out
-from evals.metrics import expected_at_10
-
 from tests.agent.candidates.conftest import SOURCE, TARGET
 
 pytestmark = pytest.mark.slow  # the session's ML-100k store

@@ -3,16 +3,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from agent.cases import rank_metrics, true_item_position
 from evals.compare import paired_bootstrap
-from evals.metrics import (
-    catalogue_coverage,
-    intra_list_diversity,
-    novelty,
-    position_spread,
-    position_spread_null,
-    rank_metrics,
-    true_item_position,
-)
+from evals.metrics import catalogue_coverage, intra_list_diversity, novelty, position_spread, position_spread_null
 
 
 def test_a_perfect_ranking_scores_one():

@@ -5,10 +5,10 @@ import json
 
 import pytest
 
+from core.errors import ScenebridgeError
 from evals.compare import compare_runs
 from evals.config import RunConfig
 from evals.runner import prepare_run_dir, run
-from scenebridge.errors import ScenebridgeError
 
 pytestmark = pytest.mark.slow
 

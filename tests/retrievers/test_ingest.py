@@ -9,9 +9,9 @@ import time
 import chromadb
 import pytest
 
+from core.data import split_by_genre
+from core.errors import StoreError
 from retrievers import Retriever, SceneStore, ingest
-from scenebridge.data import split_by_genre
-from scenebridge.errors import StoreError
 
 pytestmark = pytest.mark.slow
 

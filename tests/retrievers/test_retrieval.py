@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from core.errors import NotFoundError, ScenebridgeError
 from evals.retrieval_sanity import genre_neighbour_share
-from scenebridge.errors import NotFoundError, ScenebridgeError
 
 pytestmark = pytest.mark.slow
 

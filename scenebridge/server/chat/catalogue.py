@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agent.candidates import load_scene_data
+from core.domain import Item
 from retrievers import Retriever
-from scenebridge.domain import Item
 from scenebridge.server.chat.parse import MessageParser
 from scenebridge.server.chat.scenes import SceneNames
 from scenebridge.server.chat.titles import TitleIndex

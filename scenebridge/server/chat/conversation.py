@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from scenebridge.domain import Item
+from core.domain import Item
 from scenebridge.server.chat.catalogue import ChatCatalogue
 from scenebridge.server.chat.parse import MessageIntent, Unresolved, median_year
 

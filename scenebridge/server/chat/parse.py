@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
 
-from scenebridge.data._titles import split_year
-from scenebridge.domain import Item
-from scenebridge.errors import NotFoundError
+from core.domain import Item
+from core.errors import NotFoundError
+from core.titles import split_year
 from scenebridge.server.chat.scenes import SceneMention, SceneNames
 from scenebridge.server.chat.titles import Mention, TitleIndex, title_words
 from scenebridge.server.chat.words import Token, informative, tokenize

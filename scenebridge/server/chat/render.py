@@ -6,8 +6,8 @@ A list item is written "1. **Title** (year)": conversation.py reads earlier answ
 from __future__ import annotations
 
 from agent.requests import Recommendation
-from scenebridge.data._titles import display_title
-from scenebridge.domain import Item
+from core.domain import Item
+from core.titles import display_title
 from scenebridge.server.chat.parse import Unresolved
 from scenebridge.server.chat.titles import shown
 

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from agent.requests import Recommendation, RecommendRequest
-from scenebridge.domain import Item
-from scenebridge.errors import NotFoundError, ScenebridgeError
+from core.domain import Item
+from core.errors import NotFoundError, ScenebridgeError
 from scenebridge.server.chat import render
 from scenebridge.server.chat.conversation import Turn, Understanding, understand
 from scenebridge.server.chat.titles import shown

@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from scenebridge.data._titles import display_title, split_year
-from scenebridge.domain import Item
+from core.domain import Item
+from core.titles import display_title, split_year
 from scenebridge.server.chat.words import ARTICLES, COMMON, Token, fold, informative, sentence_initial
 
 _YEAR_TOKEN = re.compile(r"^(1[89]\d\d|20\d\d)$")

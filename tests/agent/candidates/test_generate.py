@@ -19,7 +19,7 @@ from agent.candidates import (
     score_candidates,
     user_evidence,
 )
-from scenebridge.errors import NotFoundError, ScenebridgeError
+from core.errors import NotFoundError, ScenebridgeError
 
 from .conftest import SOURCE, TARGET
 

@@ -18,11 +18,11 @@ from agent.candidates import (
     register_generator,
     user_evidence,
 )
-from agent.candidates._records import fetch_records
 from agent.candidates.evidence import resolve
 from agent.candidates.registry import _GENERATORS
 from agent.candidates.scene_data import build_scene_data
-from scenebridge.errors import NotFoundError, ScenebridgeError
+from core.errors import NotFoundError, ScenebridgeError
+from retrievers import fetch_records
 
 from .conftest import SOURCE, TARGET
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from agent.candidates import load_scene_data
-from agent.candidates._records import HistoryRecords, ItemRecords, fetch_records
 from agent.candidates.scene_data import build_scene_data
-from scenebridge.errors import NotFoundError
+from core.errors import NotFoundError
+from retrievers import HistoryRecords, ItemRecords, fetch_records
 
 from .conftest import SOURCE, TARGET
 

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from agent.fusion import FusionWeights
 from agent.llm import Completion, LLMTimeout, LLMUnavailable
 from agent.rankers import HybridRanker, ListwiseRanker, PromptItem, RankingRequest, VerbalizerRanker
+from agent.rankers.base import candidate_orders
 from agent.rankers.listwise import ListwiseConfig, parse_ranking
 from agent.rankers.verbalizer import VerbalizerConfig
-from agent.rankers.base import candidate_orders
 from tests.agent.fake_llm import FakeLLM, labels_in, prefers
 
 

@@ -8,8 +8,8 @@ import torch
 def tokenizer():
     from transformers import AutoTokenizer
 
-    from agent.models import prepare_model
-    from scenebridge.settings import get_settings
+    from agent.llm.models import prepare_model
+    from core.settings import get_settings
 
     settings = get_settings()
     return AutoTokenizer.from_pretrained(prepare_model(settings.llm_model, settings.cache_dir, progress=False))

@@ -4,11 +4,11 @@ from collections import Counter
 
 import pytest
 
+from agent.cases import active_users
+from agent.fusion import FusionWeights
 from agent.rankers.verbalizer import LABELS
 from agent.service import Service
-from agent.fusion import FusionWeights
 from agent.tuning.examples import build_examples
-from evals.protocols import active_users
 
 pytestmark = pytest.mark.slow
 

@@ -5,9 +5,9 @@ import asyncio
 import pytest
 
 from agent.tuning.split import SPLIT_FILE, Split, check_disjoint, read_split
+from core.errors import ScenebridgeError
 from evals.config import RunConfig
 from evals.runner import run
-from scenebridge.errors import ScenebridgeError
 
 
 def write_split(directory, train, validation=()):

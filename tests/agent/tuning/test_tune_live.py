@@ -8,15 +8,15 @@ import math
 import pytest
 
 from agent.llm import create_backend
-from agent.llm_server import served_models, served_name, start_server, stop_server, tuned_adapter, wait_ready
-from agent.models import prepare_model
+from agent.llm.models import prepare_model
+from agent.llm.server import served_models, served_name, start_server, stop_server, tuned_adapter, wait_ready
 from agent.tuning.examples import TuningExample
 from agent.tuning.run import TuneConfig, tune
 from agent.tuning.trainer import TrainConfig, evaluate_loss, label_scores, label_token_ids, load_model
+from core.settings import get_settings
 from evals.config import RunConfig
 from evals.runner import run
-from scenebridge.settings import get_settings
-from tests.agent.test_llm_server import free_port
+from tests.agent.llm.test_server import free_port
 
 pytestmark = [pytest.mark.live_llm, pytest.mark.slow]
 

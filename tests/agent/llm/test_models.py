@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-import agent.models as models
-from agent.models import (
+import agent.llm.models as models
+from agent.llm.models import (
     DEFAULT_MODEL,
     MODELS,
     REPO_ROOT,
@@ -25,8 +25,8 @@ from agent.models import (
     prepare_model,
     read_marker,
 )
-from scenebridge.errors import DataError, NotFoundError
-from scenebridge.settings import get_settings
+from core.errors import DataError, NotFoundError
+from core.settings import get_settings
 
 QWEN = "qwen2.5-coder-0.5b-instruct"
 

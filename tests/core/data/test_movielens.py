@@ -1,7 +1,7 @@
 import pytest
 
-from scenebridge.data import load_dataset
-from scenebridge.errors import NotFoundError
+from core.data import load_dataset
+from core.errors import NotFoundError
 
 
 def test_ids_are_the_datasets_own(ml100k):

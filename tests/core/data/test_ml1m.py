@@ -3,10 +3,10 @@ Comedy -> Sci-Fi store built from it."""
 
 import pytest
 
+from core.data import load_dataset, split_by_genre
+from core.data.scenes import split_summary
 from evals.retrieval_sanity import genre_neighbour_share
 from retrievers import Retriever, SceneStore, ingest
-from scenebridge.data import load_dataset, split_by_genre
-from scenebridge.data.scenes import split_summary
 from tests.conftest import RawMovieLens
 
 pytestmark = pytest.mark.realdata

@@ -1,7 +1,6 @@
-"""The store's records as flat arrays: one read of each collection, one JSON parse.
-
-A history record (``retrievers._records``) is one user in one scene: metadata ``user_id`` and
-``scene``, the document a JSON list of ``[item_id, timestamp, rating]``, oldest first.
+"""The whole store as flat arrays, for the collaborative models: one read of each collection, one
+JSON parse of all history documents at once (the record schema is ``_records.py``'s: a history
+is one user in one scene, its document a JSON list of ``[item_id, timestamp, rating]``).
 """
 
 from __future__ import annotations
@@ -12,8 +11,9 @@ from itertools import chain
 
 import numpy as np
 
+from core.errors import StoreError
+from retrievers._records import NO_SCENE
 from retrievers.store import SceneStore
-from scenebridge.errors import StoreError
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class ItemRecords:
         vectors = records["embeddings"]
         return cls(
             ids=np.array(records["ids"], dtype=object),
-            scenes=np.array([m.get("scene") or "" for m in records["metadatas"]], dtype=object),
+            scenes=np.array([m.get("scene") or NO_SCENE for m in records["metadatas"]], dtype=object),
             vectors=np.asarray(vectors, dtype=np.float32).reshape(len(records["ids"]), -1),
         )
 

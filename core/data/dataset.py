@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from scenebridge.domain import Item
+from core.domain import Item
 
 ITEM_COLUMNS = ["item_id", "title", "year", "genres", "text", "scene", "attributes"]
 INTERACTION_COLUMNS = ["user_id", "item_id", "timestamp", "rating"]

@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from scenebridge.data import import_dataset
-from scenebridge.data.importer import InvalidRowsError
-from scenebridge.errors import DataError
+from core.data import import_dataset
+from core.data.importer import InvalidRowsError
+from core.errors import DataError
 
 ITEMS_CSV = """item_id,scene,title,text,attributes
 pod-1,podcasts,Hardcore History,Long episodes on wars and empires,"{""host"": ""Dan Carlin""}"

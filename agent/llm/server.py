@@ -25,11 +25,12 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, Field
 
+from agent.llm._filelock import file_lock
+from agent.llm._spinner import spinner
 from agent.llm.errors import LLMTimeout, LLMUnavailable
-from agent.models import (BASE_CHAT_TEMPLATE, MODELS, _lock, _spinner, has_chat_template, prepare_model,
-                          read_marker)
-from scenebridge.errors import ScenebridgeError
-from scenebridge.settings import Settings, get_settings
+from agent.llm.models import BASE_CHAT_TEMPLATE, MODELS, has_chat_template, prepare_model, read_marker
+from core.errors import ScenebridgeError
+from core.settings import Settings, get_settings
 
 ENTRYPOINT = "vllm.entrypoints.openai.api_server"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -207,7 +208,7 @@ def wait_ready(url: str, process: ServerProcess | None = None, timeout: float = 
     carry the last 20 lines of its log.
     """
     started = time.monotonic()
-    with _spinner(f"waiting for the model server at {url} (vLLM warms up for ~2 min)", progress):
+    with spinner(f"waiting for the model server at {url} (vLLM warms up for ~2 min)", progress):
         while not is_ready(url):
             waited = time.monotonic() - started
             if process is not None and not process.alive():
@@ -270,7 +271,7 @@ def ensure_server(settings: Settings | None = None, llm_url: str | None = None,
     model = model or settings.llm_model
     url, logs = settings.local_llm_url, settings.logs_dir
     logs.mkdir(parents=True, exist_ok=True)
-    with _lock(logs / "vllm-start.lock"):  # one start at a time, across processes
+    with file_lock(logs / "vllm-start.lock"):  # one start at a time, across processes
         if not is_ready(url):
             process = find_server(settings.llm_port, logs)
             if process is None and _port_in_use(settings.llm_host, settings.llm_port):

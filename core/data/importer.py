@@ -19,8 +19,8 @@ from typing import Any
 
 import pandas as pd
 
-from scenebridge.data.dataset import Dataset
-from scenebridge.errors import DataError, RowError
+from core.data.dataset import Dataset
+from core.errors import DataError, RowError
 
 MAX_REPORTED = 20
 

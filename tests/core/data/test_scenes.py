@@ -2,10 +2,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scenebridge.data import split_by_genre
-from scenebridge.data.scenes import split_summary, user_counts
-from scenebridge.domain import Scene
-from scenebridge.errors import DataError, NotFoundError
+from core.data import split_by_genre
+from core.data.scenes import split_summary, user_counts
+from core.domain import Scene
+from core.errors import DataError, NotFoundError
 
 
 def test_split_matches_an_independent_count(ml100k, ml100k_split, raw100k):

@@ -23,7 +23,7 @@ import numpy as np
 from agent.candidates.evidence import RatedItem, UserEvidence
 from agent.candidates.generate import generate_candidates
 from agent.candidates.scene_data import SceneData
-from scenebridge.errors import ScenebridgeError
+from core.errors import ScenebridgeError
 
 Protocol = Literal["warm", "cold", "retrieved"]
 Sampling = Literal["uniform", "popular"]
@@ -60,7 +60,7 @@ def leave_last_out_cases(data: SceneData, *, source: str, target: str, users: in
                          minimum: int = 5, pool: Sequence[str] | None = None,
                          sampling: Sampling = "uniform") -> list[Case]:
     """The seeded users and candidates of the warm/cold protocol (the same users and negatives for
-    both). ``pool`` restricts the users drawn from (e.g. one split of evals/splits.py); default:
+    both). ``pool`` restricts the users drawn from (e.g. one split of agent/cases/splits.py); default:
     every user active in both scenes."""
     if sampling not in ("uniform", "popular"):
         raise ScenebridgeError(f"unknown negative sampling {sampling!r}", hint="uniform or popular",

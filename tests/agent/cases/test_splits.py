@@ -1,6 +1,6 @@
 from collections import Counter
 
-from evals.splits import split_of
+from agent.cases import split_of
 
 
 def test_split_is_stable_and_proportioned():

@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scenebridge.data._titles import display_title, normalize_title, split_year
+from core.titles import display_title, normalize_title, split_year
 
 
 def test_year_is_split_off():

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from scenebridge.data._titles import split_year
-from scenebridge.data.dataset import Dataset
-from scenebridge.data.overviews import attach_overviews
-from scenebridge.errors import DataError, NotFoundError
+from core.data.dataset import Dataset
+from core.data.overviews import attach_overviews
+from core.errors import DataError, NotFoundError
+from core.titles import split_year
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ already in the Hugging Face layout (a tuned model) is accepted as it is.
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import hashlib
 import importlib.util
@@ -17,17 +16,17 @@ import json
 import shutil
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from scenebridge.errors import DataError, NotFoundError
+from agent.llm._filelock import file_lock
+from agent.llm._spinner import spinner
+from core.errors import DataError, NotFoundError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 MARKER = "scenebridge-model.json"
 BASE_CHAT_TEMPLATE = REPO_ROOT / "prompts" / "chat_templates" / "base.jinja"
 
@@ -157,7 +156,7 @@ def prepare_model(name: str | Path, cache_dir: Path, *, force: bool = False,
         return target
     _check_installed(model)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with _lock(target.parent / f".{model.name}.lock"):
+    with file_lock(target.parent / f".{model.name}.lock"):
         if not force and _is_prepared(target, model):  # another process prepared it meanwhile
             return target
         started = time.monotonic()
@@ -224,7 +223,7 @@ def _check_installed(model: PackagedModel) -> None:
 
 def _convert(gguf: Path, out: Path, *, progress: bool = True) -> None:
     """GGUF -> bf16 safetensors + tokenizer, in this (the app's) environment."""
-    with _spinner("converting", progress):
+    with spinner("converting", progress):
         import torch
         import transformers.modeling_gguf_pytorch_utils as gguf_utils
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -245,32 +244,6 @@ def _convert(gguf: Path, out: Path, *, progress: bool = True) -> None:
             del model.config.quantization_config
         model.save_pretrained(out)
         tokenizer.save_pretrained(out)
-
-
-@contextmanager
-def _spinner(text: str, enabled: bool) -> Iterator[None]:
-    """A spinner with the elapsed time on stderr (nothing when disabled or not a terminal)."""
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    console = Console(stderr=True)
-    if not (enabled and console.is_terminal):  # a disabled Progress still prints a newline
-        yield
-        return
-    with Progress(SpinnerColumn(), TextColumn(text), TimeElapsedColumn(), transient=True,
-                  console=console) as bar:
-        bar.add_task(text, total=None)
-        yield
-
-
-@contextmanager
-def _lock(path: Path) -> Iterator[None]:
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _say(progress: bool, text: str) -> None:

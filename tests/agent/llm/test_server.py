@@ -13,7 +13,8 @@ import openai
 import pytest
 
 from agent.llm.errors import LLMTimeout, LLMUnavailable
-from agent.llm_server import (
+from agent.llm.models import BASE_CHAT_TEMPLATE, DEFAULT_MODEL
+from agent.llm.server import (
     LLMServer,
     check_serves,
     ensure_server,
@@ -25,9 +26,8 @@ from agent.llm_server import (
     stop_server,
     wait_ready,
 )
-from agent.models import BASE_CHAT_TEMPLATE, DEFAULT_MODEL
-from scenebridge.errors import ScenebridgeError
-from scenebridge.settings import Settings, get_settings
+from core.errors import ScenebridgeError
+from core.settings import Settings, get_settings
 
 
 def free_port() -> int:
@@ -90,8 +90,8 @@ def test_launch_line_and_environment(model_dir, monkeypatch):
 
 
 def test_a_lora_tuned_model_is_served_as_base_plus_adapter(model_dir, tmp_path):
-    from agent.llm_server import LoRAAdapter, tuned_adapter
-    from agent.models import MARKER
+    from agent.llm.models import MARKER
+    from agent.llm.server import LoRAAdapter, tuned_adapter
 
     tuned = tmp_path / "tuned"
     (tuned / "adapter").mkdir(parents=True)

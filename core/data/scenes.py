@@ -13,9 +13,9 @@ from itertools import combinations
 
 import pandas as pd
 
-from scenebridge.data.dataset import Dataset
-from scenebridge.domain import Scene
-from scenebridge.errors import DataError, NotFoundError
+from core.data.dataset import Dataset
+from core.domain import Scene
+from core.errors import DataError, NotFoundError
 
 
 @dataclass(frozen=True)
