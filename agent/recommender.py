@@ -46,8 +46,8 @@ class Recommender:
         target = self.retriever.check_scene(request.target_scene)
         if request.source_scene:
             source = self.retriever.check_scene(request.source_scene)
-        elif self.retriever.info.get("source") and self.retriever.info["source"] != target:
-            source = self.retriever.info["source"]
+        elif self.retriever.info.source and self.retriever.info.source != target:
+            source = self.retriever.info.source
         else:
             others = [s for s in self.retriever.scenes if s != target]
             if len(others) != 1:

@@ -10,7 +10,7 @@ from retrievers._embedding import MiniLMEmbeddingFunction, embed_texts
 from retrievers.arrays import HistoryRecords, ItemRecords, fetch_records
 from retrievers.ingest import IngestReport, ingest
 from retrievers.retrieval import Retriever
-from retrievers.store import SceneStore
+from retrievers.store import SceneStore, StoreInfo
 
 __all__ = ["HistoryRecords", "IngestReport", "ItemRecords", "MiniLMEmbeddingFunction", "Retriever", "SceneStore",
-           "embed_texts", "fetch_records", "ingest"]
+           "StoreInfo", "embed_texts", "fetch_records", "ingest"]

@@ -38,7 +38,7 @@ class Retriever:
     def __init__(self, store: SceneStore, dataset: str | None = None):
         self.store = store
         self.dataset, self.info = store.info(dataset)
-        self.scenes: list[str] = self.info["scenes"]
+        self.scenes: list[str] = self.info.scenes
         self._items = store.items(self.dataset)
         self._histories = store.histories(self.dataset)
 

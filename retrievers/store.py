@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import chromadb
+from pydantic import BaseModel, Field
 
 from core.errors import NotFoundError, StoreError
 from retrievers._embedding import MiniLMEmbeddingFunction
@@ -25,6 +26,23 @@ MANIFEST = "scenebridge-manifest.json"
 # queries on a 1.7k-item catalogue; these cost little at catalogue sizes up to ~100k.
 HNSW = {"space": "cosine", "ef_construction": 400, "ef_search": 400, "max_neighbors": 32}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,60}[A-Za-z0-9]$")
+
+
+class StoreInfo(BaseModel):
+    """One dataset's manifest entry: which scene split it was ingested with, what it holds, and
+    whether the ingest finished (a store read before then is refused)."""
+
+    complete: bool = False
+    split: str = Field(default="", description="The scene split's key (genres of each scene).")
+    scenes: list[str] = Field(default_factory=list)
+    source: str | None = Field(default=None, description="The source scene named at ingest, if any.")
+    target: str | None = None
+    items: int = 0
+    items_in_scenes: int = 0
+    dropped_items: int = Field(default=0, description="Items in both scenes of the pair, left out.")
+    histories: int = 0
+    users: int = 0
+    ingested_at: str | None = None
 
 
 def check_dataset_name(name: str) -> str:
@@ -65,15 +83,17 @@ class SceneStore:
         tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True))
         os.replace(tmp, self.path / MANIFEST)
 
-    def datasets(self) -> dict[str, dict[str, Any]]:
-        return self._read_manifest()["datasets"]
+    def datasets(self) -> dict[str, StoreInfo]:
+        return {name: StoreInfo.model_validate(entry) for name, entry in self._read_manifest()["datasets"].items()}
 
     def record(self, dataset: str, **fields: Any) -> None:
+        """Update a dataset's manifest entry (``StoreInfo`` fields, checked)."""
         manifest = self._read_manifest()
-        manifest["datasets"].setdefault(dataset, {}).update(fields)
+        entry = StoreInfo.model_validate({**manifest["datasets"].get(dataset, {}), **fields})
+        manifest["datasets"][dataset] = entry.model_dump(mode="json")
         self._write_manifest(manifest)
 
-    def info(self, dataset: str | None = None) -> tuple[str, dict[str, Any]]:
+    def info(self, dataset: str | None = None) -> tuple[str, StoreInfo]:
         """The manifest entry of a finished dataset; with one dataset, ``None`` picks it."""
         datasets = self.datasets()
         if dataset is None:
@@ -87,7 +107,7 @@ class SceneStore:
         if dataset not in datasets:
             raise NotFoundError("dataset", dataset, hint=f"this store holds: {', '.join(datasets) or 'nothing'}")
         entry = datasets[dataset]
-        if not entry.get("complete"):
+        if not entry.complete:
             raise StoreError(
                 f"the ingest of {dataset!r} into {self.path} did not finish",
                 hint="run the same ingest command again: it resumes where it stopped",

@@ -25,7 +25,7 @@ import scipy.sparse as sp
 
 from core.domain import HistoryEntry
 from core.errors import DataError, NotFoundError
-from retrievers import HistoryRecords, ItemRecords, fetch_records
+from retrievers import HistoryRecords, ItemRecords, StoreInfo, fetch_records
 
 
 @dataclass(eq=False)
@@ -77,18 +77,18 @@ class SceneData:
     users: np.ndarray  # user ids (str), row order of every scene matrix
     user_index: dict[str, int]
     scenes: dict[str, SceneMatrix]
-    info: dict[str, Any] = field(default_factory=dict)  # the store's manifest entry
+    info: StoreInfo = field(default_factory=StoreInfo)  # the store's manifest entry
     load_seconds: float = 0.0
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     @property
     def source(self) -> str | None:
         """The source scene named at ingest (None for imported datasets)."""
-        return self.info.get("source")
+        return self.info.source
 
     @property
     def target(self) -> str | None:
-        return self.info.get("target")
+        return self.info.target
 
     @property
     def n_interactions(self) -> int:
@@ -181,7 +181,7 @@ def _scene_matrix(dataset: str, scene: str, histories: HistoryRecords, items: It
 
 
 def build_scene_data(dataset: str, histories: HistoryRecords, items: ItemRecords, *,
-                     store_path: Path | str = "", info: dict[str, Any] | None = None) -> SceneData:
+                     store_path: Path | str = "", info: StoreInfo | None = None) -> SceneData:
     """Assemble the matrices from store records (``fetch_records``); pure, so tests can build a
     SceneData from edited records (for instance without one user)."""
     users = np.array(sorted(histories.users), dtype=object)
@@ -190,7 +190,7 @@ def build_scene_data(dataset: str, histories: HistoryRecords, items: ItemRecords
     names = sorted((set(items.scenes.tolist()) | histories.scenes) - {""})
     scenes = {scene: _scene_matrix(dataset, scene, histories, items, user_index) for scene in names}
     return SceneData(dataset=dataset, store_path=Path(store_path), users=users, user_index=user_index,
-                     scenes=scenes, info=dict(info or {}))
+                     scenes=scenes, info=info or StoreInfo())
 
 
 _cache: dict[tuple[str, str, str], SceneData] = {}
@@ -201,7 +201,7 @@ def load_scene_data(retriever, *, refresh: bool = False) -> SceneData:
     """All histories and item vectors of the retriever's dataset, cached in-process per store
     path, dataset and ingest time (``refresh`` reads the store again)."""
     store = retriever.store
-    key = (str(store.path.resolve()), retriever.dataset, str(retriever.info.get("ingested_at")))
+    key = (str(store.path.resolve()), retriever.dataset, str(retriever.info.ingested_at))
     with _cache_lock:
         if not refresh and key in _cache:
             return _cache[key]

@@ -92,7 +92,8 @@ def info(store: StoreOption = None, json_output: JsonOption = False) -> None:
     from retrievers import SceneStore
 
     target = SceneStore(store_path(store))
-    document = {"store": str(target.path), "bytes": target.size_bytes(), "datasets": target.datasets()}
+    datasets = {name: entry.model_dump() for name, entry in target.datasets().items()}
+    document = {"store": str(target.path), "bytes": target.size_bytes(), "datasets": datasets}
     if json_output:
         print_json(document)
         return

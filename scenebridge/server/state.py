@@ -75,7 +75,7 @@ class ServerState:
         return Health(
             status="ok" if server.state == "ready" else "degraded",
             store={"dataset": retriever.dataset, "scenes": retriever.scenes,
-                   "source": retriever.info.get("source"), "target": retriever.info.get("target"),
+                   "source": retriever.info.source, "target": retriever.info.target,
                    "items": len(self.catalogue.items)},
             model_server=server, explanations=self.config.explanations if self.service.llm else "evidence",
             queue=self.queue.stats(),

@@ -25,7 +25,7 @@ def test_store_holds_exact_counts(store_path, ml100k, ml100k_split):
     store = SceneStore(store_path)
     assert store.items("ml-100k").count() == len(ml100k.items)
     assert store.histories("ml-100k").count() == expected_histories(ml100k, ml100k_split)
-    assert store.datasets()["ml-100k"]["complete"] is True
+    assert store.datasets()["ml-100k"].complete is True
 
 
 def test_second_ingest_writes_nothing(store_path, ml100k, ml100k_split):

@@ -43,7 +43,7 @@ class ChatCatalogue:
 
     def default_target(self, likes: list[Item]) -> str:
         """The store's target scene, or the scene none of the liked titles is in."""
-        target = self.retriever.info.get("target")
+        target = self.retriever.info.target
         liked = {i.scene for i in likes}
         if target in self.retriever.scenes and liked != {target}:
             return target
