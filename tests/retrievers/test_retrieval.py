@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from core.errors import NotFoundError, ScenebridgeError
+from core.errors import NotFoundError
 from evals.retrieval_sanity import genre_neighbour_share
 
 pytestmark = pytest.mark.slow
@@ -48,22 +48,6 @@ def test_evidence_comes_from_the_users_source_history(retriever):
     assert {e.item.item_id for e in evidence} <= history
     scores = [e.score for e in evidence]
     assert scores == sorted(scores, reverse=True)
-
-
-def test_cross_scene_candidates_are_target_items_not_excluded(retriever):
-    seen = retriever.history("100k_1", "Sci-Fi").item_ids
-    candidates = retriever.cross_scene_candidates("100k_1", source="Comedy", target="Sci-Fi",
-                                                  k=10, exclude=seen)
-    assert len(candidates) == 10
-    assert all(c.item.scene == "Sci-Fi" for c in candidates)
-    assert not {c.item.item_id for c in candidates} & set(seen)
-
-
-def test_cross_scene_needs_a_source_history(retriever, ml100k, ml100k_split):
-    comedy_users = set(ml100k_split.interactions(ml100k).query("scene == 'Comedy'")["user_id"])
-    without = sorted(set(ml100k.interactions["user_id"]) - comedy_users)
-    with pytest.raises(ScenebridgeError, match="no history"):
-        retriever.cross_scene_candidates(without[0], source="Comedy", target="Sci-Fi")
 
 
 @pytest.mark.parametrize(
