@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+import psutil
 from pydantic import BaseModel, Field
 
 from agent.llm._filelock import file_lock
@@ -132,8 +133,9 @@ class ServerProcess:
         if self.popen is not None:
             return self.popen.poll() is None
         try:
-            return ENTRYPOINT in Path(f"/proc/{self.pid}/cmdline").read_bytes().decode(errors="replace")
-        except OSError:
+            process = psutil.Process(self.pid)
+            return process.status() != psutil.STATUS_ZOMBIE and ENTRYPOINT in " ".join(process.cmdline())
+        except psutil.Error:
             return False
 
     def returncode(self) -> int | None:
@@ -348,13 +350,12 @@ def _port_in_use(host: str, port: int) -> bool:
 def group_members(pgid: int) -> list[int]:
     """Living (not zombie) processes of a process group."""
     members = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for process in psutil.process_iter(["status"]):
         try:
-            state, _, group = stat.read_text().rsplit(")", 1)[1].split()[:3]
-        except (OSError, IndexError, ValueError):
-            continue
-        if int(group) == pgid and state != "Z":
-            members.append(int(stat.parent.name))
+            if process.info["status"] != psutil.STATUS_ZOMBIE and os.getpgid(process.pid) == pgid:
+                members.append(process.pid)
+        except (ProcessLookupError, PermissionError):
+            continue  # gone meanwhile
     return members
 
 
