@@ -20,14 +20,8 @@ from agent.rankers.base import prior_ranking
 from agent.requests import Recommendation, RecommendedItem, RecommendRequest
 from core.domain import HistoryEntry, Item
 from core.errors import ScenebridgeError
-from core.titles import display_title
+from core.titles import shown_title
 from retrievers import Retriever
-
-
-def shown_title(item: Item) -> str:
-    """The title as a prompt shows it: with the year, which tells films of one name apart."""
-    title = display_title(item.title)  # "Dark Crystal, The" reads as "The Dark Crystal"
-    return f"{title} ({item.year})" if item.year else title
 
 
 class Recommender:

@@ -68,9 +68,6 @@ def main() -> None:
             "history": timed(retriever.history, [(u, source) for u in picked_users]),
             "evidence (k=3)": timed(lambda u, i: retriever.evidence(u, i, scene=source, k=3),
                                     [(u, str(rng.choice(targets))) for u in picked_users]),
-            "cross_scene_candidates (k=20)": timed(
-                lambda u: retriever.cross_scene_candidates(u, source=source, target=target, k=20),
-                [(u,) for u in picked_users]),
             "search (title, k=10)": timed(lambda t: retriever.search(t, k=10), [(t,) for t in titles]),
             "similar (k=10, in target)": timed(lambda i: retriever.similar(i, scene=target, k=10),
                                                [(str(i),) for i in rng.choice(catalogue, args.calls)]),

@@ -21,15 +21,6 @@ class Item(BaseModel):
     attributes: dict[str, str | int | float | bool] = Field(default_factory=dict)
 
 
-class Interaction(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    user_id: str = Field(min_length=1)
-    item_id: str = Field(min_length=1)
-    timestamp: float
-    rating: float | None = None
-
-
 class Scene(BaseModel):
     """A domain of items. For MovieLens a scene is a set of genres (``Children's,Animation``)."""
 

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
         ge=1,
         description="Ratings a user needs in a scene to count as active there (scene overlaps).",
     )
+    title_match: float = Field(
+        default=85.0, ge=0, le=100,
+        description="Title similarity (0-100, core.titles.title_similarity) at which a typed title is "
+        "taken for an item; below it the closest titles are offered as suggestions.",
+    )
     llm_url: str | None = Field(
         default=None,
         description="OpenAI-compatible model server to use (ending in /v1). Unset: the local vLLM "

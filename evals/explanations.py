@@ -25,6 +25,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from core.domain import Item
+from retrievers import item_document
 
 _YEAR = re.compile(r"\b(19\d\d|20\d\d)\b")
 
@@ -67,36 +68,31 @@ def check(item: Item, text: str, evidence: list[Item], history: set[str], vocabu
 
 
 def facts_text(item: Item) -> str:
-    parts = [f"{item.title} ({item.year})" if item.year else item.title]
-    if item.genres:
-        parts.append("Genres: " + ", ".join(item.genres) + ".")
-    if item.text:
-        parts.append(item.text)
-    return " ".join(parts)
+    """An item's facts as the judge reads them: the text the store embeds for it."""
+    return item_document(item)
 
 
-class MiniLMRagasEmbedding:
-    """ragas' embedding interface over the offline MiniLM model."""
+def minilm_ragas_embedding():
+    """ragas' embedding interface over the offline MiniLM model (ragas is imported only when a
+    judge is built)."""
+    from ragas.embeddings.base import BaseRagasEmbedding
 
-    def __new__(cls):
-        from ragas.embeddings.base import BaseRagasEmbedding
+    from retrievers import embed_texts
 
-        from retrievers import embed_texts
+    class _Embedding(BaseRagasEmbedding):
+        def embed_text(self, text: str, **kwargs: Any) -> list[float]:
+            return embed_texts([text])[0].tolist()
 
-        class _Embedding(BaseRagasEmbedding):
-            def embed_text(self, text: str, **kwargs: Any) -> list[float]:
-                return embed_texts([text])[0].tolist()
+        async def aembed_text(self, text: str, **kwargs: Any) -> list[float]:
+            return self.embed_text(text)
 
-            async def aembed_text(self, text: str, **kwargs: Any) -> list[float]:
-                return self.embed_text(text)
+        def embed_texts(self, texts: list[str], **kwargs: Any) -> list[list[float]]:
+            return embed_texts(list(texts)).tolist()
 
-            def embed_texts(self, texts: list[str], **kwargs: Any) -> list[list[float]]:
-                return embed_texts(list(texts)).tolist()
+        async def aembed_texts(self, texts: list[str], **kwargs: Any) -> list[list[float]]:
+            return self.embed_texts(texts)
 
-            async def aembed_texts(self, texts: list[str], **kwargs: Any) -> list[list[float]]:
-                return self.embed_texts(texts)
-
-        return _Embedding()
+    return _Embedding()
 
 
 def judge_failure(exc: BaseException) -> str:
@@ -145,7 +141,7 @@ class RagasJudge:
                             model=model, provider="openai",
                             model_args=InstructorModelArgs(max_tokens=max_tokens, temperature=0.0))
         self.metrics = {"faithfulness": Faithfulness(llm=llm),
-                        "answer_relevancy": AnswerRelevancy(llm=llm, embeddings=MiniLMRagasEmbedding(),
+                        "answer_relevancy": AnswerRelevancy(llm=llm, embeddings=minilm_ragas_embedding(),
                                                             strictness=2)}
 
     async def score(self, verdict: ExplanationCheck, question: str, contexts: list[str]) -> None:

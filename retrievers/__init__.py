@@ -7,10 +7,11 @@ from core.settings import offline_environment
 offline_environment()
 
 from retrievers._embedding import MiniLMEmbeddingFunction, embed_texts
+from retrievers._records import item_document
 from retrievers.arrays import HistoryRecords, ItemRecords, fetch_records
 from retrievers.ingest import IngestReport, ingest
 from retrievers.retrieval import Retriever
 from retrievers.store import SceneStore, StoreInfo
 
 __all__ = ["HistoryRecords", "IngestReport", "ItemRecords", "MiniLMEmbeddingFunction", "Retriever", "SceneStore",
-           "StoreInfo", "embed_texts", "fetch_records", "ingest"]
+           "StoreInfo", "embed_texts", "fetch_records", "ingest", "item_document"]

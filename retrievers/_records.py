@@ -7,14 +7,14 @@ import json
 from typing import Any
 
 from core.domain import HistoryEntry, Item, UserHistory
-from core.titles import display_title
+from core.titles import shown_title
 
 NO_SCENE = ""  # Chroma metadata cannot hold None
 
 
 def item_document(item: Item) -> str:
     """The text that is embedded: what a reader would need to place the item."""
-    parts = [display_title(item.title) + (f" ({item.year})" if item.year else "")]
+    parts = [shown_title(item)]
     if item.genres:
         parts.append("Genres: " + ", ".join(item.genres) + ".")
     if item.text:

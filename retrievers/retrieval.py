@@ -3,7 +3,6 @@
 - ``items``: item knowledge by ids
 - ``history``: a user's history in a scene, oldest first
 - ``evidence``: the user's source-scene items closest to a target item (explanations cite them)
-- ``cross_scene_candidates``: target-scene items closest to the user's source-scene taste
 - ``search``: free text to items ("groundhog day" -> Groundhog Day (1993))
 - ``similar``: items closest to an item, optionally within a scene
 """
@@ -18,20 +17,10 @@ from rapidfuzz import fuzz, process
 
 from core.domain import Item, ScoredItem, UserHistory
 from core.errors import NotFoundError, ScenebridgeError
-from core.titles import normalize_title
+from core.settings import get_settings
+from core.titles import LOOKALIKE, normalize_title, title_similarity
 from retrievers._records import history_from_record, history_id, item_from_record
 from retrievers.store import SceneStore
-
-FUZZY_FLOOR = 75.0  # token-set similarity below this is noise for titles
-
-
-def _title_similarity(query: str, title: str, **_: object) -> float:
-    """token_set_ratio forgives words the query leaves out ("terminator 2" -> "terminator 2
-    judgment day"); a query much longer than the title is a description, not that title
-    ("a crew hunted by a creature" is not "The Hunted"), so the score shrinks with the excess."""
-    score = fuzz.token_set_ratio(query, title)
-    excess = len(query) / max(len(title), 1)
-    return score / excess**0.5 if excess > 1.2 else score
 
 
 class Retriever:
@@ -115,13 +104,6 @@ class Retriever:
             return UserHistory(user_id=user_id, scene=scene)
         return history_from_record(user_id, scene, records["documents"][0])
 
-    def profile(self, user_id: str, scene: str) -> np.ndarray | None:
-        """The user's taste vector in a scene, as ingested; None when they have no history there."""
-        scene = self.check_scene(scene)
-        self.check_user(user_id)
-        records = self._histories.get(ids=[history_id(user_id, scene)], include=["embeddings"])
-        return np.asarray(records["embeddings"][0], dtype=np.float32) if records["ids"] else None
-
     # -- neighbours ------------------------------------------------------------------------------
     def _query(self, vector: np.ndarray, *, scene: str | None, k: int,
                exclude: Iterable[str] = ()) -> list[ScoredItem]:
@@ -159,18 +141,6 @@ class Retriever:
         items = self.items([ids[i] for i in order])
         return [ScoredItem(item=item, score=float(scores[i])) for item, i in zip(items, order, strict=True)]
 
-    def cross_scene_candidates(self, user_id: str, *, source: str, target: str, k: int = 20,
-                               exclude: Iterable[str] = ()) -> list[ScoredItem]:
-        """Target-scene items closest to the user's taste in the source scene."""
-        target = self.check_scene(target)
-        vector = self.profile(user_id, source)
-        if vector is None:
-            raise ScenebridgeError(
-                f"user {user_id!r} has no history in the scene {source!r}",
-                hint="choose a source scene the user has rated items in", param="source",
-            )
-        return self._query(vector, scene=target, k=k, exclude=exclude)
-
     # -- free text --------------------------------------------------------------------------------
     def search(self, text: str, *, k: int = 10, scene: str | None = None) -> list[ScoredItem]:
         """Titles first (typos and moved articles forgiven), then meaning (MiniLM)."""
@@ -180,8 +150,8 @@ class Retriever:
             raise ScenebridgeError("empty search text", hint="give a title or a description", param="query")
         ids, titles, scenes, popularity = self._titles
         choices = {n: t for n, t in enumerate(titles) if scene is None or scenes[n] == scene}
-        hits = process.extract(query, choices, scorer=_title_similarity, limit=max(k, 50),
-                               score_cutoff=FUZZY_FLOOR)
+        hits = process.extract(query, choices, scorer=title_similarity, limit=max(k, 50),
+                               score_cutoff=LOOKALIKE)
         # Exact title first; among equal scores the closer spelling, then the better known item.
         hits.sort(key=lambda hit: (hit[0] != query, -hit[1], -fuzz.ratio(query, hit[0]),
                                    -popularity[hit[2]]))
@@ -195,7 +165,7 @@ class Retriever:
             )
             for item_id, distance in zip(semantic["ids"][0], semantic["distances"][0], strict=True):
                 if item_id not in seen:
-                    ranked.append((item_id, (1.0 - float(distance)) * FUZZY_FLOOR / 100.0))
+                    ranked.append((item_id, (1.0 - float(distance)) * LOOKALIKE / 100.0))
                     seen.add(item_id)
         ranked = ranked[:k]
         items = self.items([item_id for item_id, _ in ranked])
@@ -204,6 +174,6 @@ class Retriever:
     def resolve(self, text: str, *, scene: str | None = None) -> Item:
         """One item for a title someone typed; raises with suggestions when none is close."""
         hits = self.search(text, k=5, scene=scene)
-        if hits and hits[0].score >= 0.85:
+        if hits and hits[0].score >= get_settings().title_match / 100:
             return hits[0].item
         raise NotFoundError("item", text, suggestions=[h.item.item_id for h in hits[:3]])

@@ -2,7 +2,9 @@
 
 Each dataset has two collections: ``<dataset>.items`` (item knowledge, embedded with MiniLM,
 scene in the metadata) and ``<dataset>.histories`` (one record per user and scene: the
-chronological history as the document, the user's taste profile in that scene as the embedding).
+chronological history as the document, the user's taste profile in that scene as the embedding:
+Chroma needs one per record, and this one keeps the collection searchable by taste, though no
+retrieval call reads it today).
 A manifest file next to Chroma's own records which scene split each dataset was ingested with
 and whether the ingest finished, so a half-built store is refused instead of silently used.
 """

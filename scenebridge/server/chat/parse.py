@@ -14,13 +14,11 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz
-
 from core.domain import Item
 from core.errors import NotFoundError
-from core.titles import split_year
+from core.titles import LOOKALIKE, normalize_title, title_similarity, title_words
 from scenebridge.server.chat.scenes import SceneMention, SceneNames
-from scenebridge.server.chat.titles import Mention, TitleIndex, title_words
+from scenebridge.server.chat.titles import Mention, TitleIndex
 from scenebridge.server.chat.words import Token, informative, tokenize
 
 QUOTED = re.compile(r"\"([^\"\n]{2,100})\"|“([^”\n]{2,100})”|(?<!\w)'([^'\n]{2,100})'(?!\w)|\*([^*\n]{2,100})\*")
@@ -52,7 +50,6 @@ DECADE = re.compile(r"(?<![\w'])'?(19|20)?([0-9])0'?s\b", re.IGNORECASE)
 COUNT = re.compile(r"\b(?:top|give me|show me|list|recommend|suggest)\s+(\d{1,2})\b|"
                    r"\b(\d{1,2})\s+(?:more\s+)?(?:films?|movies?|titles?|picks?|recommendations?|"
                    r"suggestions?|options?|ideas?|more|others)\b", re.IGNORECASE)
-SUGGEST_FLOOR = 60  # token-set similarity of a suggestion to what was typed
 USER = re.compile(r"\buser(?:\s+id)?\s*[:#]?\s*([A-Za-z0-9][\w.-]*\d[\w.-]*)", re.IGNORECASE)
 ASKING = frozenset("what which some any recommend suggest watch want need show give good best other "
                    "more newer older looking find".split())
@@ -153,9 +150,8 @@ class MessageParser:
             return self.resolve(text)
         except NotFoundError as exc:
             # search tops its title matches up with meaning matches: keep only lookalikes
-            words = " ".join(title_words(text))
-            close = [s for s in exc.suggestions
-                     if fuzz.token_set_ratio(words, " ".join(title_words(split_year(s)[0]))) >= SUGGEST_FLOOR]
+            typed = normalize_title(text)
+            close = [s for s in exc.suggestions if title_similarity(typed, normalize_title(s)) >= LOOKALIKE]
             intent.unknown.append(Unresolved(text, tuple(close)))
             return None
 

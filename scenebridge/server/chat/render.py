@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from agent.requests import Recommendation
 from core.domain import Item
-from core.titles import display_title
+from core.titles import display_title, shown_title
 from scenebridge.server.chat.parse import Unresolved
-from scenebridge.server.chat.titles import shown
 
 REFINE = 'Refine with "something older", "newer", "not <title>" or "more".'
 
@@ -38,7 +37,7 @@ def recommendations(result: Recommendation, items: dict[str, Item], *, likes: li
         if rec.explanation:
             lines.append(f"   - Why: {rec.explanation}")
         if rec.evidence:
-            cited = [shown(items[e]) if e in items else e for e in rec.evidence]
+            cited = [shown_title(items[e]) if e in items else e for e in rec.evidence]
             lines.append(f"   - Evidence: {'; '.join(cited)}")
     lines.append("")
     if result.fallback:
@@ -60,7 +59,7 @@ def help_answer(*, scene: str, popular: list[Item], examples: list[Item], unknow
     lines = ["I could not find a title I know in your message, so I cannot tell what you like yet.", ""]
     understood = [f"you want **{scene}** recommendations"]
     for miss in unknown:
-        guess = [shown(items[s]) if s in items else s for s in miss.suggestions]
+        guess = [shown_title(items[s]) if s in items else s for s in miss.suggestions]
         understood.append(f'I did not recognise "{miss.text}"' + (f" (did you mean {' or '.join(guess)}?)"
                                                                      if guess else ""))
     lines.append("What I understood: " + "; ".join(understood) + ".")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scenebridge.server.chat.words import Token, fold
+from core.titles import fold
+from scenebridge.server.chat.words import Token
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "sci-fi": ("sci fi", "scifi", "science fiction", "sci-fi films"),

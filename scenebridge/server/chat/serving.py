@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from agent.requests import Recommendation, RecommendRequest
 from core.domain import Item
+from core.titles import shown_title
 from core.errors import NotFoundError, ScenebridgeError
 from scenebridge.server.chat import render
 from scenebridge.server.chat.conversation import Turn, Understanding, understand
-from scenebridge.server.chat.titles import shown
 from scenebridge.server.protocol import (
     MAX_K,
     AssistantMessage,
@@ -73,7 +73,7 @@ async def answer(state: ServerState, request: ChatCompletionRequest) -> ChatAnsw
         notes.append(f"Left out: {_list(left_out)}.")
     if likes or user_id:
         for miss in seen.unknown:
-            guess = [shown(catalogue.items[s]) for s in miss.suggestions if s in catalogue.items]
+            guess = [shown_title(catalogue.items[s]) for s in miss.suggestions if s in catalogue.items]
             notes.append(f'I did not recognise "{miss.text}"' + (f" (did you mean {' or '.join(guess)}?)." if guess else "."))
     for phrase in seen.unmatched_excludes:
         notes.append(f'Nothing called "{phrase}" to leave out.')
@@ -130,7 +130,7 @@ def _help(state: ServerState, target: str, seen: Understanding, notes: list[str]
 
 
 def _list(items: list[Item]) -> str:
-    names = [shown(i) for i in items[:6]] + ([f"{len(items) - 6} more"] if len(items) > 6 else [])
+    names = [shown_title(i) for i in items[:6]] + ([f"{len(items) - 6} more"] if len(items) > 6 else [])
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 

@@ -17,21 +17,11 @@ import re
 from dataclasses import dataclass, field
 
 from core.domain import Item
-from core.titles import display_title, split_year
-from scenebridge.server.chat.words import ARTICLES, COMMON, Token, fold, informative, sentence_initial
+from core.titles import display_title, split_year, title_words
+from scenebridge.server.chat.words import ARTICLES, COMMON, Token, informative, sentence_initial
 
 _YEAR_TOKEN = re.compile(r"^(1[89]\d\d|20\d\d)$")
 EXACT, DERIVED = 0, 1
-
-
-def title_words(title: str) -> tuple[str, ...]:
-    return tuple(re.findall(r"[a-z0-9]+", fold(title)))
-
-
-def shown(item: Item) -> str:
-    """How an answer writes an item: "The American President (1995)"."""
-    title = display_title(item.title)
-    return f"{title} ({item.year})" if item.year else title
 
 
 @dataclass(frozen=True)

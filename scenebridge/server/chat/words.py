@@ -4,10 +4,10 @@ name a title on their own."""
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
+from importlib.resources import files
 
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+from core.titles import fold
 
 ARTICLES = frozenset({"the", "a", "an"})
 # Words of chat about films: on their own (or only with stop words) they name no title.
@@ -20,14 +20,12 @@ CHAT_WORDS = frozenset("""
     sci fi scifi science fiction comedy comedies funny genre scene lot lots big little day night
     thanks thank hi hello hey okay ok yes yeah maybe also just still tell try
 """.split())
-COMMON = ENGLISH_STOP_WORDS | CHAT_WORDS
+# English stop words: scikit-learn's list (ENGLISH_STOP_WORDS, from the Glasgow IR group), kept as
+# data here rather than importing scikit-learn for a word list.
+STOP_WORDS = frozenset(files(__package__).joinpath("stop_words.txt").read_text().split())
+COMMON = STOP_WORDS | CHAT_WORDS
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
-
-
-def fold(text: str) -> str:
-    """Lower case, accents removed: the form titles are compared in."""
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
 
 
 @dataclass(frozen=True)
