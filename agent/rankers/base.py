@@ -87,6 +87,16 @@ def order_by(scores: dict[str, float], request: RankingRequest) -> list[str]:
 OrderDesign = Literal["balanced", "shuffled"]
 
 
+class OrderedConfig(BaseModel):
+    """What every LLM ranker is configured with: its template, and the candidate orders it averages
+    over (the position-bias control)."""
+
+    template: str
+    permutations: int = Field(default=1, ge=1, le=20, description="Candidate orders to average.")
+    orders: OrderDesign = Field(default="balanced", description="How the extra orders are made.")
+    seed: int = 0
+
+
 def candidate_orders(ids: list[str], permutations: int, seed: int,
                      design: OrderDesign = "balanced") -> list[list[str]]:
     """The given order first, then ``permutations - 1`` more (position-bias control).

@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import time
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from agent.llm import LLMBackend, LLMBadOutput, LLMError
 from agent.rankers.base import (
-    OrderDesign,
+    OrderedConfig,
     OutputErrors,
     PromptInfo,
     Ranking,
@@ -31,11 +31,8 @@ from prompts import render, template_sha256
 TOKENS_PER_ID = 24  # generous: titles with year, quotes and a comma
 
 
-class ListwiseConfig(BaseModel):
+class ListwiseConfig(OrderedConfig):
     template: str = "listwise"
-    permutations: int = Field(default=1, ge=1, le=20)
-    orders: OrderDesign = Field(default="balanced", description="How the extra orders are made.")
-    seed: int = 0
     max_candidates: int = Field(default=30, ge=2, description="Beyond this, only the prior's top are listed.")
 
 

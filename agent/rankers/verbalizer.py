@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from agent.llm import LLMBackend, LLMBadOutput, LLMError
 from agent.rankers.base import (
-    OrderDesign,
+    OrderedConfig,
     OutputErrors,
     PromptInfo,
     Ranking,
@@ -35,11 +35,8 @@ from prompts import render, template_sha256
 LABELS = string.ascii_uppercase[:20]  # vLLM's --max-logprobs default is 20
 
 
-class VerbalizerConfig(BaseModel):
+class VerbalizerConfig(OrderedConfig):
     template: str = "verbalizer"
-    permutations: int = Field(default=1, ge=1, le=20, description="Candidate orders to average.")
-    orders: OrderDesign = Field(default="balanced", description="How the extra orders are made.")
-    seed: int = 0
     chunk_size: int = Field(default=20, ge=2, le=20)
 
 
