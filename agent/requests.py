@@ -1,5 +1,5 @@
 """What a caller asks the agent and what it gets back (domain models; the HTTP layer has its own
-wire models)."""
+wire models, which narrow ``RecommendQuery`` and copy ``Recommendation`` field for field)."""
 
 from __future__ import annotations
 
@@ -8,25 +8,43 @@ from pydantic import BaseModel, Field, model_validator
 from agent.rankers import OutputErrors, PromptInfo
 
 
-class RecommendRequest(BaseModel):
+class ParamError(ValueError):
+    """A validator's complaint about one field of a request: front-ends name ``param`` (the HTTP
+    error body's ``param``) instead of the whole request."""
+
+    def __init__(self, param: str, message: str):
+        super().__init__(message)
+        self.param = param
+
+
+class RecommendQuery(BaseModel):
+    """What any front-end lets a person ask: for whom (a user of the data, or liked titles), in
+    which scenes, among which items, how many, ranked and explained how."""
+
     user_id: str | None = Field(default=None, description="A user of the dataset (ML-1M: 1m_1).")
     likes: list[str] = Field(default_factory=list, description="Titles a person likes, for someone "
                              "not in the data.")
     target_scene: str
     source_scene: str | None = Field(default=None, description="Default: the store's source scene.")
     candidates: list[str] | None = Field(default=None, description="Item ids to rank; default: generated.")
-    k: int = Field(default=10, ge=1, le=100)
-    n_candidates: int = Field(default=20, ge=2, le=100, description="Candidates generated for the ranker.")
-    ranker: str = "verbalizer"
-    permutations: int = Field(default=1, ge=1, le=10)
-    explain: bool = True
     exclude: list[str] = Field(default_factory=list, description="Item ids never to recommend.")
+    k: int = Field(default=10, ge=1, le=100)
+    explain: bool = True
+    ranker: str = Field(default="verbalizer", description="One of agent.rankers.RANKERS.")
 
     @model_validator(mode="after")
-    def _one_person(self) -> RecommendRequest:
+    def _one_person(self) -> RecommendQuery:
         if (self.user_id is None) == (not self.likes):
-            raise ValueError("give either user_id or likes (titles the person likes), not both")
+            raise ParamError("user_id", "give either user_id or likes (titles the person likes), not both")
         return self
+
+
+class RecommendRequest(RecommendQuery):
+    """A query plus how much work the agent puts into it (the CLI and the evaluations set these;
+    the HTTP server keeps the defaults)."""
+
+    n_candidates: int = Field(default=20, ge=2, le=100, description="Candidates generated for the ranker.")
+    permutations: int = Field(default=1, ge=1, le=10)
 
 
 class RecommendedItem(BaseModel):

@@ -8,6 +8,7 @@ import math
 from contextlib import asynccontextmanager
 
 from scenebridge.server.errors import APIError, send_error
+from scenebridge.server.protocol import QueueStats
 
 
 class BodyTooLarge(APIError):
@@ -92,5 +93,5 @@ class WorkQueue:
             self.running -= 1
             self._semaphore.release()
 
-    def stats(self) -> dict[str, int]:
-        return {"running": self.running, "waiting": self.waiting, "slots": self.slots}
+    def stats(self) -> QueueStats:
+        return QueueStats(running=self.running, waiting=self.waiting, slots=self.slots)

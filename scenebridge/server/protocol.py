@@ -1,27 +1,22 @@
-"""Wire models of the HTTP API (OpenAI's chat completion shapes plus scenebridge's own); the
-domain models (agent.requests) stay apart. Limits that protect the server live here too."""
+"""Wire models of the HTTP API (OpenAI's chat completion shapes plus scenebridge's own), apart
+from the domain models (agent.requests): the serving code converts at the edge. Limits that
+protect the server live here too."""
 
 from __future__ import annotations
 
 import time
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from agent.requests import Recommendation
+from agent.rankers import LLM_RANKERS
+from agent.requests import ParamError, RecommendQuery
 
 MAX_MESSAGES = 64
 MAX_K = 50
 MAX_LIST = 100  # likes, candidates, exclude
-
-
-class ParamError(ValueError):
-    """A validator's complaint about one parameter (the error handler names it)."""
-
-    def __init__(self, param: str, message: str):
-        super().__init__(message)
-        self.param = param
+MAX_NAME = 200  # a user id, a scene
 
 
 # -- errors --------------------------------------------------------------------------------------
@@ -91,8 +86,8 @@ class ChatCompletionRequest(BaseModel):
     stop: str | list[str] | None = None
     user: str | None = None
     # scenebridge's own
-    user_id: str | None = Field(default=None, max_length=200, description="A user of the dataset.")
-    target_scene: str | None = Field(default=None, max_length=200)
+    user_id: str | None = Field(default=None, max_length=MAX_NAME, description="A user of the dataset.")
+    target_scene: str | None = Field(default=None, max_length=MAX_NAME)
     k: int | None = Field(default=None, ge=1, le=MAX_K)
     explain: bool = True
 
@@ -147,7 +142,7 @@ class ChatCompletion(BaseModel):
     choices: list[Choice]
     usage: Usage
     system_fingerprint: str | None = None
-    recommendations: Recommendation | None = None
+    recommendations: RecommendationsResponse | None = None
     understood: Understood | None = None
 
 
@@ -170,31 +165,86 @@ class ChatCompletionChunk(BaseModel):
     model: str
     choices: list[ChunkChoice]
     usage: Usage | None = None
-    recommendations: Recommendation | None = None
+    recommendations: RecommendationsResponse | None = None
     understood: Understood | None = None
 
 
 # -- structured recommendations ------------------------------------------------------------------
-class RecommendationsRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    user_id: str | None = Field(default=None, max_length=200)
-    likes: list[str] = Field(default_factory=list, max_length=MAX_LIST)
-    target_scene: str = Field(max_length=200)
-    source_scene: str | None = Field(default=None, max_length=200)
-    candidates: list[str] | None = Field(default=None, min_length=1, max_length=MAX_LIST)
-    exclude: list[str] = Field(default_factory=list, max_length=MAX_LIST)
-    k: int = Field(default=10, ge=1, le=MAX_K)
-    explain: bool = True
-    ranker: Literal["verbalizer", "listwise", "hybrid"] = "verbalizer"
+_QUERY = RecommendQuery.model_fields  # a narrowed field keeps the domain's default and description
 
-    @model_validator(mode="after")
-    def _one_person(self) -> RecommendationsRequest:
-        if (self.user_id is None) == (not self.likes):
-            raise ParamError("user_id", "give either user_id or likes (titles the person likes), not both")
-        return self
+
+class RecommendationsRequest(RecommendQuery):
+    """The body of ``POST /v1/recommendations``: for whom (``user_id`` or ``likes``), the target
+    scene and, optionally, the source scene, the items to rank or leave out, how many, ranked and
+    explained how."""
+
+    # The domain query (agent.requests.RecommendQuery) gives the fields, their defaults and the
+    # user-or-likes rule; HTTP adds its limits: names and lists bounded, k at most MAX_K, the LLM
+    # rankers only, no unknown parameter (RecommendRequest's n_candidates and permutations stay
+    # the server's).
+    model_config = ConfigDict(extra="forbid")
+    user_id: Annotated[str | None, _QUERY["user_id"], Field(max_length=MAX_NAME)]
+    likes: Annotated[list[str], _QUERY["likes"], Field(max_length=MAX_LIST)]
+    target_scene: Annotated[str, _QUERY["target_scene"], Field(max_length=MAX_NAME)]
+    source_scene: Annotated[str | None, _QUERY["source_scene"], Field(max_length=MAX_NAME)]
+    candidates: Annotated[list[str] | None, _QUERY["candidates"], Field(min_length=1, max_length=MAX_LIST)]
+    exclude: Annotated[list[str], _QUERY["exclude"], Field(max_length=MAX_LIST)]
+    k: Annotated[int, _QUERY["k"], Field(le=MAX_K)]
+    ranker: Annotated[Literal[LLM_RANKERS], _QUERY["ranker"], Field(description="How the model ranks.")]
+
+
+class PromptInfoOut(BaseModel):
+    template: str = Field(description="The prompt template's name.")
+    sha256: str = Field(description="Hash of the template's text.")
+
+
+class OutputErrorsOut(BaseModel):
+    """Counts of what the model got wrong in its answers."""
+
+    invalid: int = 0
+    out_of_candidates: int = 0
+    duplicates: int = 0
+    missing: int = 0
+
+
+class RecommendedItemOut(BaseModel):
+    item_id: str
+    title: str
+    rank: int
+    score: float
+    explanation: str | None = None
+    evidence: list[str] = Field(default_factory=list, description="Ids of the user's items it rests on.")
+    explanation_source: str | None = Field(default=None, description="'llm' or 'evidence'.")
+
+
+class RecommendationsResponse(BaseModel):
+    """A ranked, explained recommendation: the answer of ``POST /v1/recommendations``, and the
+    ``recommendations`` field of a chat completion (the CLI's ``recommend --json`` prints the same)."""
+
+    user: str | None
+    likes: list[str] = Field(default_factory=list)
+    target_scene: str
+    source_scene: str
+    items: list[RecommendedItemOut]
+    ranker: str
+    prompt: PromptInfoOut | None = None
+    model: str | None = None
+    fallback: str | None = Field(default=None, description="Why candidate scores ranked instead of the LLM.")
+    timings: dict[str, float] = Field(default_factory=dict, description="Seconds per step.")
+    candidates: int = Field(default=0, description="Candidates the ranker ranked.")
+    errors: OutputErrorsOut = Field(default_factory=OutputErrorsOut)
+    dropped_citations: int = 0
 
 
 # -- health --------------------------------------------------------------------------------------
+class StoreHealth(BaseModel):
+    dataset: str
+    scenes: list[str]
+    source: str | None = Field(description="The source scene named at ingest, if any.")
+    target: str | None
+    items: int = Field(description="Items of the store's scenes.")
+
+
 class ModelServerHealth(BaseModel):
     url: str | None
     state: Literal["ready", "unreachable", "disabled"]
@@ -202,9 +252,15 @@ class ModelServerHealth(BaseModel):
     detail: str | None = None
 
 
+class QueueStats(BaseModel):
+    running: int = Field(description="Recommendations being computed.")
+    waiting: int = Field(description="Requests waiting for a slot.")
+    slots: int = Field(description="Recommendations computed at once.")
+
+
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
-    store: dict[str, Any]
+    store: StoreHealth
     model_server: ModelServerHealth
-    explanations: str
-    queue: dict[str, int]
+    explanations: Literal["llm", "evidence"]
+    queue: QueueStats

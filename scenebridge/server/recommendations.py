@@ -1,29 +1,36 @@
 """``POST /v1/recommendations``: the structured request, checked field by field (so an unknown
-user, scene or item names its parameter), then the shared service."""
+user, scene or item names its parameter), turned into the domain request for the shared service;
+the domain result goes back as the wire's ``RecommendationsResponse`` (the chat answer carries
+the same)."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from agent.requests import Recommendation, RecommendRequest
 from core.errors import NotFoundError
-from scenebridge.server.protocol import RecommendationsRequest
+from scenebridge.server.protocol import RecommendationsRequest, RecommendationsResponse
 from scenebridge.server.state import ServerState
 
 
-async def recommend(state: ServerState, body: RecommendationsRequest) -> Recommendation:
+async def recommend(state: ServerState, body: RecommendationsRequest) -> RecommendationsResponse:
     retriever = state.service.retriever
     target = _scene(state, body.target_scene, "target_scene")
     source = _scene(state, body.source_scene, "source_scene") if body.source_scene else None
     if body.user_id is not None:
         retriever.check_user(body.user_id)
     for n, title in enumerate(body.likes):
-        _named(lambda: retriever.resolve(title), f"likes[{n}]")
+        _named(partial(retriever.resolve, title), f"likes[{n}]")
     if body.candidates is not None:
         _named(lambda: retriever.items(body.candidates), "candidates")
-    request = RecommendRequest(
-        user_id=body.user_id, likes=body.likes, target_scene=target, source_scene=source,
-        candidates=body.candidates, k=body.k, explain=body.explain, exclude=body.exclude, ranker=body.ranker)
+    request = RecommendRequest.model_validate({**body.model_dump(), "target_scene": target, "source_scene": source})
     async with state.queue.slot():
-        return await state.service.recommend(request)
+        return to_wire(await state.service.recommend(request))
+
+
+def to_wire(result: Recommendation) -> RecommendationsResponse:
+    """The domain result as the wire carries it: the same fields, read into the wire's models."""
+    return RecommendationsResponse.model_validate(result, from_attributes=True)
 
 
 def _scene(state: ServerState, text: str, param: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 
-from agent.requests import Recommendation
 from scenebridge.server import recommendations
 from scenebridge.server.chat import serving as chat
 from scenebridge.server.protocol import (
@@ -16,6 +15,7 @@ from scenebridge.server.protocol import (
     ModelCard,
     ModelList,
     RecommendationsRequest,
+    RecommendationsResponse,
 )
 from scenebridge.server.state import ServerState, get_state
 
@@ -48,6 +48,6 @@ async def chat_completions(body: ChatCompletionRequest, state: ServerState = Dep
     return chat.completion(body, answer)
 
 
-@router.post("/v1/recommendations", response_model=Recommendation)
-async def recommend(body: RecommendationsRequest, state: ServerState = Depends(get_state)) -> Recommendation:
+@router.post("/v1/recommendations", response_model=RecommendationsResponse)
+async def recommend(body: RecommendationsRequest, state: ServerState = Depends(get_state)) -> RecommendationsResponse:
     return await recommendations.recommend(state, body)

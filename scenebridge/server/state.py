@@ -19,7 +19,7 @@ from core.settings import get_settings
 from scenebridge.server.chat.catalogue import ChatCatalogue
 from scenebridge.server.config import ServerConfig
 from scenebridge.server.limits import WorkQueue
-from scenebridge.server.protocol import Health, ModelCard, ModelServerHealth
+from scenebridge.server.protocol import Health, ModelCard, ModelServerHealth, StoreHealth
 
 log = logging.getLogger("scenebridge.server")
 MODEL = "scenebridge"
@@ -72,14 +72,12 @@ class ServerState:
             except ScenebridgeError as exc:
                 server = ModelServerHealth(url=self.llm_url, state="unreachable",
                                            detail=f"{exc.message}; recommendations fall back to candidate scores")
-        return Health(
-            status="ok" if server.state == "ready" else "degraded",
-            store={"dataset": retriever.dataset, "scenes": retriever.scenes,
-                   "source": retriever.info.source, "target": retriever.info.target,
-                   "items": len(self.catalogue.items)},
-            model_server=server, explanations=self.config.explanations if self.service.llm else "evidence",
-            queue=self.queue.stats(),
-        )
+        info = retriever.info
+        store = StoreHealth(dataset=retriever.dataset, scenes=info.scenes, source=info.source, target=info.target,
+                            items=len(self.catalogue.items))
+        return Health(status="ok" if server.state == "ready" else "degraded", store=store, model_server=server,
+                      explanations=self.config.explanations if self.service.llm else "evidence",
+                      queue=self.queue.stats())
 
 
 def warm_up(service: Service) -> ChatCatalogue:

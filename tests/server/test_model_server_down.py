@@ -7,7 +7,8 @@ import httpx
 import openai
 import pytest
 
-from agent.requests import Recommendation
+from scenebridge.server.protocol import Health, RecommendationsResponse
+from tests.server.test_protocol import exactly
 
 pytestmark = pytest.mark.slow
 
@@ -16,13 +17,18 @@ def test_health_is_degraded(server_without_llm):
     health = httpx.get(f"{server_without_llm.url}/health", timeout=30).json()
     assert health["status"] == "degraded" and health["model_server"]["state"] == "unreachable"
     assert "fall back" in health["model_server"]["detail"]
+    typed = exactly(Health, health)  # the keys clients read, typed
+    assert list(health["store"]) == ["dataset", "scenes", "source", "target", "items"]
+    assert typed.store.dataset == "ml-100k" and typed.store.scenes == ["Comedy", "Sci-Fi"]
+    assert health["queue"] == {"running": 0, "waiting": 0, "slots": 2}
+    assert typed.explanations == "evidence"
 
 
 def test_chat_and_recommendations_fall_back(server_without_llm):
     client = openai.OpenAI(base_url=server_without_llm.base_url, api_key="unused", max_retries=0, timeout=120)
     completion = client.chat.completions.create(
         model="scenebridge:sci-fi", messages=[{"role": "user", "content": "I loved Groundhog Day"}])
-    recommendation = Recommendation.model_validate(completion.model_extra["recommendations"])
+    recommendation = exactly(RecommendationsResponse, completion.model_extra["recommendations"])
     assert recommendation.fallback and len(recommendation.items) == 5
     assert all(i.explanation_source == "evidence" for i in recommendation.items)
     assert "Ranked by candidate scores, not by the model" in completion.choices[0].message.content
@@ -30,4 +36,4 @@ def test_chat_and_recommendations_fall_back(server_without_llm):
     response = httpx.post(f"{server_without_llm.base_url}/recommendations", timeout=120,
                           json={"user_id": "100k_1", "target_scene": "Sci-Fi", "k": 3})
     assert response.status_code == 200
-    assert Recommendation.model_validate(response.json()).fallback
+    assert exactly(RecommendationsResponse, response.json()).fallback

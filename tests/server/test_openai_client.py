@@ -9,8 +9,8 @@ import statistics
 import openai
 import pytest
 
-from agent.requests import Recommendation
-from scenebridge.server.protocol import Understood
+from scenebridge.server.protocol import RecommendationsResponse, Understood
+from tests.server.test_protocol import exactly
 
 pytestmark = [pytest.mark.slow, pytest.mark.live_llm]
 
@@ -23,12 +23,13 @@ def client(server):
     return openai.OpenAI(base_url=server.base_url, api_key=server.key, timeout=180, max_retries=0)
 
 
-def extras(completion) -> tuple[Recommendation | None, Understood]:
-    """The structured fields OpenAI clients carry along without knowing them."""
+def extras(completion) -> tuple[RecommendationsResponse | None, Understood]:
+    """The structured fields OpenAI clients carry along without knowing them, each exactly its
+    wire model (no field missing or extra)."""
     data = completion.model_extra or {}
     recommendation = data.get("recommendations")
-    return (Recommendation.model_validate(recommendation) if recommendation else None,
-            Understood.model_validate(data["understood"]))
+    return (exactly(RecommendationsResponse, recommendation) if recommendation else None,
+            exactly(Understood, data["understood"]))
 
 
 def numbered(text: str) -> list[str]:
@@ -148,7 +149,7 @@ def test_streaming_sends_chunks_usage_last_and_matches_the_plain_answer(client):
     assert len(finals) == 1 and finals[0].choices[0].finish_reason == "stop"
     assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens == plain.usage.total_tokens
     assert all(c.usage is None for c in chunks[:-1])
-    recommendation = Recommendation.model_validate(finals[0].model_extra["recommendations"])
+    recommendation = exactly(RecommendationsResponse, finals[0].model_extra["recommendations"])
     assert [i.item_id for i in recommendation.items] == [i.item_id for i in extras(plain)[0].items]
 
 

@@ -1,6 +1,7 @@
 """A chat completion request -> an answer: the conversation is read (conversation.py), turned
 into one RecommendRequest for the shared service, and the result written in Markdown
-(render.py); the structured result rides along in extra fields."""
+(render.py); the structured result rides along in extra fields, as the wire's
+RecommendationsResponse (the one /v1/recommendations returns)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from dataclasses import dataclass
 
 from agent.requests import Recommendation, RecommendRequest
 from core.domain import Item
-from core.titles import shown_title
 from core.errors import NotFoundError, ScenebridgeError
+from core.titles import shown_title
+from scenebridge.server import recommendations
 from scenebridge.server.chat import render
 from scenebridge.server.chat.conversation import Turn, Understanding, understand
 from scenebridge.server.protocol import (
@@ -25,6 +27,7 @@ from scenebridge.server.protocol import (
     Choice,
     ChunkChoice,
     Delta,
+    RecommendationsResponse,
     Understood,
     Usage,
     completion_id,
@@ -86,10 +89,10 @@ async def answer(state: ServerState, request: ChatCompletionRequest) -> ChatAnsw
     if user_id is None and not likes:
         return ChatAnswer(_help(state, target, seen, notes), understood)
 
-    request_fields = dict(user_id=user_id, likes=[] if user_id else [i.item_id for i in likes],
-                          target_scene=target, k=k, explain=request.explain)
+    query = RecommendRequest(user_id=user_id, likes=[] if user_id else [i.item_id for i in likes],
+                             target_scene=target, k=k, explain=request.explain, exclude=exclude + years)
     try:
-        result = await _recommend(state, RecommendRequest(**request_fields, exclude=exclude + years))
+        result = await _recommend(state, query)
         if years:
             notes.append(f"Only {target} {seen.year_reason}.")
     except ScenebridgeError as exc:
@@ -99,7 +102,7 @@ async def answer(state: ServerState, request: ChatCompletionRequest) -> ChatAnsw
             text = f"There is nothing more to show in {target} with these constraints."
             return ChatAnswer(text + "\n\n" + "\n".join(f"_{n}_" for n in notes), understood)
         notes.append(f"Nothing in {target} is {seen.year_reason}, so the years are not limited.")
-        result = await _recommend(state, RecommendRequest(**request_fields, exclude=exclude))
+        result = await _recommend(state, query.model_copy(update={"exclude": exclude}))
     understood.notes = notes
     named = {rec.item_id for rec in result.items} | {e for rec in result.items for e in rec.evidence}
     items = {i.item_id: i for i in retriever.items(sorted(named))}
@@ -146,9 +149,13 @@ def usage(request: ChatCompletionRequest, text: str) -> Usage:
     return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
 
 
+def _wire(result: Recommendation | None) -> RecommendationsResponse | None:
+    return recommendations.to_wire(result) if result is not None else None
+
+
 def completion(request: ChatCompletionRequest, result: ChatAnswer) -> ChatCompletion:
     return ChatCompletion(model=request.model, choices=[Choice(message=AssistantMessage(content=result.text))],
-                          usage=usage(request, result.text), recommendations=result.recommendation,
+                          usage=usage(request, result.text), recommendations=_wire(result.recommendation),
                           understood=result.understood)
 
 
@@ -156,7 +163,7 @@ def chunks(request: ChatCompletionRequest, result: ChatAnswer) -> Iterator[str]:
     """Server-sent events: the answer line by line, a closing chunk with the structured result,
     the usage chunk when ``stream_options.include_usage`` is set, then ``[DONE]``."""
     with_usage = bool(request.stream_options and request.stream_options.include_usage)
-    base = dict(id=completion_id(), created=int(time.time()), model=request.model)
+    base = {"id": completion_id(), "created": int(time.time()), "model": request.model}
 
     def event(chunk: ChatCompletionChunk) -> str:
         data = chunk.model_dump(mode="json")
@@ -173,7 +180,7 @@ def chunks(request: ChatCompletionRequest, result: ChatAnswer) -> Iterator[str]:
     for line in result.text.splitlines(keepends=True):
         yield event(ChatCompletionChunk(**base, choices=[ChunkChoice(delta=Delta(content=line))]))
     yield event(ChatCompletionChunk(**base, choices=[ChunkChoice(delta=Delta(), finish_reason="stop")],
-                                    recommendations=result.recommendation, understood=result.understood))
+                                    recommendations=_wire(result.recommendation), understood=result.understood))
     if with_usage:
         yield event(ChatCompletionChunk(**base, choices=[], usage=usage(request, result.text)))
     yield "data: [DONE]\n\n"
