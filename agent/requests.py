@@ -6,15 +6,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field, model_validator
 
 from agent.rankers import OutputErrors, PromptInfo
-
-
-class ParamError(ValueError):
-    """A validator's complaint about one field of a request: front-ends name ``param`` (the HTTP
-    error body's ``param``) instead of the whole request."""
-
-    def __init__(self, param: str, message: str):
-        super().__init__(message)
-        self.param = param
+from core.errors import ParamError
 
 
 class RecommendQuery(BaseModel):

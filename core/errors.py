@@ -43,3 +43,12 @@ class NotFoundError(ScenebridgeError):
 
 class StoreError(ScenebridgeError):
     """The store is missing, incomplete, or was built for something else."""
+
+
+class ParamError(ValueError):
+    """A validator's complaint about one field of a request: front-ends name ``param`` (the HTTP
+    error body's ``param``) instead of the whole request."""
+
+    def __init__(self, param: str, message: str):
+        super().__init__(message)
+        self.param = param

@@ -14,8 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agent.llm import LLMError, LLMTimeout, LLMUnavailable
-from agent.requests import ParamError
-from core.errors import DataError, NotFoundError, ScenebridgeError, StoreError
+from core.errors import DataError, NotFoundError, ParamError, ScenebridgeError, StoreError
 from scenebridge.server.protocol import ErrorInfo, ErrorResponse
 
 log = logging.getLogger("scenebridge.server")

@@ -11,7 +11,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agent.rankers import LLM_RANKERS
-from agent.requests import ParamError, RecommendQuery
+from agent.requests import RecommendQuery
+from core.errors import ParamError
 
 MAX_MESSAGES = 64
 MAX_K = 50
