@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,6 +47,11 @@ class Settings(BaseSettings):
         default=85.0, ge=0, le=100,
         description="Title similarity (0-100, core.titles.title_similarity) at which a typed title is "
         "taken for an item; below it the closest titles are offered as suggestions.",
+    )
+    compute_dtype: Literal["auto", "bfloat16", "float32"] = Field(
+        default="auto",
+        description="Float type of the model server and the trainer. auto: bfloat16 where the CPU has "
+        "bf16 kernels (AVX-512), float32 where it has only AVX2 (bf16 is ~8x slower there).",
     )
     llm_url: str | None = Field(
         default=None,

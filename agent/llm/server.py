@@ -30,6 +30,7 @@ from agent.llm._filelock import file_lock
 from agent.llm._spinner import spinner
 from agent.llm.errors import LLMTimeout, LLMUnavailable
 from agent.llm.models import BASE_CHAT_TEMPLATE, MODELS, has_chat_template, prepare_model, read_marker
+from agent.llm.precision import compute_dtype
 from core.errors import ScenebridgeError
 from core.settings import Settings, get_settings
 
@@ -60,7 +61,8 @@ class LLMServer(BaseModel):
     port: int = Field(default=8011, ge=1, le=65535)
     kv_cache_gib: float = Field(default=2.0, gt=0, description="VLLM_CPU_KVCACHE_SPACE")
     max_model_len: int = 2048
-    dtype: str = "bfloat16"
+    dtype: str = Field(default_factory=lambda: compute_dtype(get_settings().compute_dtype),
+                       description="vLLM --dtype (agent/llm/precision.py)")
     chat_template: Path | None = Field(default=None, description="for models that ship none")
     adapter: LoRAAdapter | None = Field(default=None, description="served on top of model_dir")
     vllm_python: Path = Field(default_factory=lambda: get_settings().vllm_python)

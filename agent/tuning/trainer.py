@@ -2,7 +2,8 @@
 answer position, the same distribution vLLM returns with ``allowed_token_ids`` and processed
 logprobs — so the training loss is exactly the ranking the server will produce.
 
-CPU. The frozen weights stay bf16; the trained ones are kept in fp32 (master weights) and the
+CPU. Where the CPU has bf16 kernels (agent/llm/precision.py; otherwise the whole model is fp32),
+the frozen weights stay bf16; the trained ones are kept in fp32 (master weights) and the
 forward runs under bf16 autocast: a pure-bf16 weight of magnitude 0.03 has a resolution of ~1e-4,
 so AdamW updates of ~1e-5 would round away to nothing. ``full`` tunes every transformer weight
 but keeps the token embeddings frozen (tied to the output head, they are 170M of gemma-3-270m's 268M parameters, and only the 20
@@ -29,9 +30,11 @@ import torch
 from pydantic import BaseModel, Field
 from safetensors.torch import load_file, save_file
 
+from agent.llm.precision import compute_dtype
 from agent.rankers.verbalizer import LABELS
 from agent.tuning.examples import TuningExample
 from core.errors import DataError
+from core.settings import get_settings
 
 Method = Literal["full", "lora"]
 
@@ -62,7 +65,8 @@ def load_model(base: Path, method: Method, lora_rank: int):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(base)
-    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.bfloat16, attn_implementation="eager")
+    dtype = getattr(torch, compute_dtype(get_settings().compute_dtype))
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=dtype, attn_implementation="eager")
     return prepare_for_training(model, method, lora_rank), tokenizer
 
 
@@ -94,7 +98,10 @@ def label_token_ids(tokenizer) -> torch.Tensor:
 def label_scores(model, tokenizer, labels: torch.Tensor, example: TuningExample) -> torch.Tensor:
     """The logits of the example's shown labels at the answer position (fp32)."""
     input_ids = torch.tensor([tokenizer.encode(example.prompt)])  # with BOS, as vLLM tokenizes
-    with torch.autocast("cpu", dtype=torch.bfloat16):
+    # bf16 frozen weights compute under bf16 autocast; an fp32 model (a CPU without bf16
+    # kernels, agent/llm/precision.py) computes in fp32.
+    bf16 = model.get_input_embeddings().weight.dtype == torch.bfloat16
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         logits = model(input_ids=input_ids, logits_to_keep=1).logits[0, -1]
     return logits[labels[: len(example.candidates)]].float()
 
