@@ -20,13 +20,16 @@ demo: setup
 	$(SB) recommend --user 1m_1 --target Sci-Fi --k 5
 	$(SB) recommend --likes "Groundhog Day; Annie Hall" --target Sci-Fi --k 5 --ranker hybrid --permutations 3
 
-# The whole test suite, ML-1M (realdata) included.
+# The whole test suite, every tier: the vLLM server (live_llm, started if none is running), the
+# MiniLM store (store), ML-1M (realdata).
 test: setup
 	$(VENV)/bin/python -m pytest
 
-# Without the ML-1M tests (a few minutes faster).
+# The logic tiers only, in under 3 minutes: no vLLM server, no MiniLM store, no ML-1M (markers in
+# pyproject.toml; tests/conftest.py marks store and live_llm from the fixtures a test uses).
+# setup is still needed for the packaged model's tokenizer (the trainer tests).
 test-fast: setup
-	$(VENV)/bin/python -m pytest -m "not realdata"
+	$(VENV)/bin/python -m pytest -m "not live_llm and not realdata and not store"
 
 bench: setup
 	$(VENV)/bin/python bench/retrieval_latency.py

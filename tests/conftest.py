@@ -1,6 +1,13 @@
 """Shared fixtures: real MovieLens data from the installed packages and a real Chroma store.
 
 The ML-100k Comedy -> Sci-Fi store is built once per test session (about 25 s: MiniLM on CPU).
+Tests whose subject needs no embeddings use the same data without it: ``ml100k_records`` and
+``scene_data`` are the store's records and SceneData made straight from the dataset.
+
+The tiers are read off the fixtures (``pytest_collection_modifyitems``): a test that uses the
+store (``store_path`` or anything built on it) is marked ``store``, one that uses the model
+server (``llm_url``) ``live_llm``. ``item.fixturenames`` is the transitive closure, so a fixture
+of a fixture counts. A test that builds a store of its own carries the mark by hand.
 """
 
 from __future__ import annotations
@@ -15,13 +22,23 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from core.data import load_dataset, split_by_genre  # noqa: E402
-from core.data.movielens import MOVIELENS  # noqa: E402
-from retrievers import Retriever, SceneStore, ingest  # noqa: E402
+from core.data import load_dataset, split_by_genre
+from core.data.movielens import MOVIELENS
+from retrievers import HistoryRecords, ItemRecords, Retriever, SceneStore, StoreInfo, ingest
+
+STORE_FIXTURES = frozenset({"store_path", "retriever", "data"})
+LIVE_LLM_FIXTURES = frozenset({"llm_url"})
+SOURCE, TARGET = "Comedy", "Sci-Fi"
+STAND_IN_DIM = 384  # MiniLM's
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & STORE_FIXTURES:
+            item.add_marker(pytest.mark.store)
+        if used & LIVE_LLM_FIXTURES:
+            item.add_marker(pytest.mark.live_llm)
         if "realdata" in item.keywords:
             item.add_marker(pytest.mark.slow)
 
@@ -38,7 +55,41 @@ def ml100k():
 
 @pytest.fixture(scope="session")
 def ml100k_split(ml100k):
-    return split_by_genre(ml100k, "Comedy", "Sci-Fi")
+    return split_by_genre(ml100k, SOURCE, TARGET)
+
+
+@pytest.fixture(scope="session")
+def ml100k_records(ml100k, ml100k_split) -> tuple[HistoryRecords, ItemRecords]:
+    """What ``fetch_records`` reads from the session's store, made from the dataset without one:
+    the histories as ingest writes them (by user, scene and time), every item with its scene, and
+    seeded random unit vectors standing in for MiniLM's. The store tier checks that it is the
+    store's own data but for the vectors (tests/agent/candidates/test_scene_data.py)."""
+    frame = ml100k_split.interactions(ml100k).sort_values(["user_id", "scene", "timestamp"], kind="stable")
+    scene_names = sorted(frame["scene"].unique())
+    code = {name: n for n, name in enumerate(scene_names)}
+    histories = HistoryRecords(
+        entry_users=frame["user_id"].to_numpy(dtype=object),
+        scene_names=scene_names,
+        scene_codes=frame["scene"].map(code).to_numpy(dtype=np.int64),
+        item_ids=frame["item_id"].to_numpy(dtype=object),
+        timestamps=frame["timestamp"].to_numpy(dtype=np.float64),
+        ratings=frame["rating"].to_numpy(dtype=np.float64, na_value=np.nan),
+    )
+    ids = ml100k.items.index.to_numpy(dtype=object)
+    vectors = np.random.default_rng(384).standard_normal((len(ids), STAND_IN_DIM)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    scenes = np.array([ml100k_split.item_scene.get(i, "") for i in ids], dtype=object)
+    return histories, ItemRecords(ids=ids, scenes=scenes, vectors=vectors)
+
+
+@pytest.fixture(scope="session")
+def scene_data(ml100k_records):
+    """The ML-100k Comedy -> Sci-Fi SceneData without the store (stand-in vectors): for the
+    candidate generators and everything else that reads histories, not embeddings."""
+    from agent.candidates.scene_data import build_scene_data
+
+    return build_scene_data("ml-100k", *ml100k_records,
+                            info=StoreInfo(scenes=[SOURCE, TARGET], source=SOURCE, target=TARGET))
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Callable
+from typing import Any
 
 from agent.llm import Completion, LLMBackend
 
@@ -18,9 +19,17 @@ class FakeLLM:
         self.answer = answer
         self.multi_token_labels = multi_token_labels
         self.prompts: list[str] = []
+        self.calls: list[dict[str, Any]] = []
 
-    async def complete(self, prompt: str, **kwargs) -> Completion:
+    async def complete(self, prompt: str, *, max_tokens: int, temperature: float = 0.0, logprobs: int | None = None,
+                       allowed_token_ids: list[int] | None = None, json_schema: dict[str, Any] | None = None,
+                       stop: list[str] | None = None) -> Completion:
+        """The real signature (agent/llm/backend.py), so a call the real backends would refuse fails
+        here too; the scripted answer sees every argument."""
         self.prompts.append(prompt)
+        kwargs = {"max_tokens": max_tokens, "temperature": temperature, "logprobs": logprobs,
+                  "allowed_token_ids": allowed_token_ids, "json_schema": json_schema, "stop": stop}
+        self.calls.append(kwargs)
         result = self.answer(prompt, kwargs)
         if isinstance(result, Exception):
             raise result

@@ -8,10 +8,12 @@ import sys
 
 import pytest
 
+from agent.explain import evidence_sentence
 from agent.llm import OpenAIBackend
 from agent.rankers.verbalizer import LABELS
 from agent.recommender import Recommender
 from agent.requests import RecommendRequest
+from core.domain import ScoredItem
 
 pytestmark = [pytest.mark.live_llm, pytest.mark.slow]
 
@@ -64,11 +66,19 @@ def test_listwise_is_constrained_to_the_candidates(retriever, llm):
     assert sorted(i.item_id for i in result.items) == sorted(given)
 
 
-def test_explanations_cite_only_the_users_items(retriever, llm):
+def test_every_explanation_rests_on_the_users_items_whoever_worded_it(retriever, llm):
+    """The real model's sentences mostly fail the explainer's checks (docs/benchmarks.md: 1 of 40
+    passed with gemma-3-270m), so this does not claim the model wrote them: whoever did, the
+    evidence is the user's own Comedy items, and a stand-in is exactly the evidence sentence.
+    That the model's sentence is used when it passes is tests/agent/test_explain.py's."""
     result = recommend(retriever, llm, user_id="100k_1", target_scene="Sci-Fi", k=3)
     history = set(retriever.history("100k_1", "Comedy").item_ids)
     for item in result.items:
-        assert item.explanation and set(item.evidence) <= history
+        assert item.explanation and item.evidence and set(item.evidence) <= history
+        assert item.explanation_source in ("llm", "evidence")
+        if item.explanation_source == "evidence":
+            shown = [ScoredItem(item=i, score=0.0) for i in retriever.items(item.evidence)]
+            assert item.explanation == evidence_sentence(retriever.items([item.item_id])[0], shown)
 
 
 def test_cli_recommend_json(store_path, llm_url):

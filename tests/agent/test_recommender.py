@@ -5,13 +5,13 @@ import socket
 
 import pytest
 
+from agent.explain import evidence_sentence
 from agent.llm import Completion, OpenAIBackend
 from agent.recommender import Recommender, shown_title
 from agent.requests import RecommendRequest
+from core.domain import ScoredItem
 from core.errors import NotFoundError, ScenebridgeError
 from tests.agent.fake_llm import FakeLLM, prefers
-
-pytestmark = pytest.mark.slow
 
 
 def recommend(retriever, llm, **fields):
@@ -54,7 +54,11 @@ def test_model_down_falls_back_and_says_so(retriever):
     result = recommend(retriever, dead, user_id="100k_1", target_scene="Sci-Fi", k=5)
     assert result.fallback.startswith("LLMUnavailable")
     assert len(result.items) == 5
-    assert all(i.explanation_source == "evidence" for i in result.items)
+    comedy = set(retriever.history("100k_1", "Comedy").item_ids)
+    for item in result.items:  # the evidence sentence, over the user's own closest comedies
+        assert item.explanation_source == "evidence" and item.evidence and set(item.evidence) <= comedy
+        shown = [ScoredItem(item=i, score=0.0) for i in retriever.items(item.evidence)]
+        assert item.explanation == evidence_sentence(retriever.items([item.item_id])[0], shown)
 
 
 def test_garbage_model_falls_back(retriever):
@@ -74,7 +78,7 @@ def test_given_candidates_are_the_ones_ranked(retriever):
     given = ["Star Wars (1977)", "Alien (1979)", "Contact (1997)"]
     result = recommend(retriever, FakeLLM(prefers({"Contact (1997)": 0.9})), user_id="100k_2",
                        target_scene="Sci-Fi", candidates=given, k=3, explain=False)
-    assert [i.item_id for i in result.items][0] == "Contact (1997)"
+    assert result.items[0].item_id == "Contact (1997)"
     assert {i.item_id for i in result.items} == set(given)
 
 

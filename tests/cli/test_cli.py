@@ -7,14 +7,12 @@ import sys
 
 import pytest
 
-pytestmark = pytest.mark.slow
-
 
 def run(*args, store=None, check=True):
     command = [sys.executable, "-m", "scenebridge.cli", *args]
     if store is not None:
         command += ["--store", str(store)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300,
+    result = subprocess.run(command, check=False, capture_output=True, text=True, timeout=300,
                             env={**os.environ, "COLUMNS": "200"})
     if check:
         assert result.returncode == 0, result.stderr
@@ -27,6 +25,7 @@ def test_help_lists_the_commands():
         assert command in out
 
 
+@pytest.mark.slow  # a process that loads the store or the data set
 def test_similar_json(store_path):
     document = json.loads(run("similar", "Groundhog Day", "--scene", "Sci-Fi", "--k", "4", "--json",
                               store=store_path).stdout)
@@ -35,6 +34,7 @@ def test_similar_json(store_path):
     assert all(r["scene"] == "Sci-Fi" for r in document["results"])
 
 
+@pytest.mark.slow  # a process that loads the store or the data set
 def test_history_json_and_table(store_path):
     document = json.loads(run("history", "100k_1", "--scene", "Comedy", "--json", store=store_path).stdout)
     assert document["count"] == len(document["items"]) > 0
@@ -42,12 +42,14 @@ def test_history_json_and_table(store_path):
     assert "100k_1 in Comedy" in table
 
 
+@pytest.mark.slow  # a process that loads the store or the data set
 def test_ingest_again_says_up_to_date(store_path):
     out = run("ingest", "--dataset", "ml-100k", "--source", "Comedy", "--target", "Sci-Fi",
               store=store_path).stdout
     assert "already up to date" in out
 
 
+@pytest.mark.slow  # a process that loads the store or the data set
 def test_scenes_json():
     document = json.loads(run("scenes", "--dataset", "ml-100k", "--source", "Comedy", "--target",
                               "Sci-Fi", "--json").stdout)
@@ -55,6 +57,7 @@ def test_scenes_json():
     assert {g["genre"] for g in document["genres"]} >= {"Comedy", "Sci-Fi"}
 
 
+@pytest.mark.slow  # four processes, one of which loads MiniLM
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -76,6 +79,8 @@ def test_missing_store_explains_how_to_make_one(tmp_path):
     assert result.returncode == 2 and "scenebridge ingest" in result.stderr
 
 
+@pytest.mark.store  # imports into a store of its own (MiniLM, in three processes)
+@pytest.mark.slow
 def test_bad_import_leaves_nothing_behind(tmp_path):
     items = tmp_path / "items.csv"
     items.write_text("item_id,scene,title\na,books,Dune\nb,,Emma\n")

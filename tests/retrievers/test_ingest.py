@@ -13,8 +13,6 @@ from core.data import split_by_genre
 from core.errors import StoreError
 from retrievers import Retriever, SceneStore, ingest
 
-pytestmark = pytest.mark.slow
-
 
 def expected_histories(dataset, split) -> int:
     frame = split.interactions(dataset)
@@ -29,9 +27,16 @@ def test_store_holds_exact_counts(store_path, ml100k, ml100k_split):
 
 
 def test_second_ingest_writes_nothing(store_path, ml100k, ml100k_split):
-    report = ingest(SceneStore(store_path), ml100k, ml100k_split, progress=False)
+    """The session's ingest again, source and target included (without them the manifest would
+    lose the store's source and target for every later test of the session)."""
+    store = SceneStore(store_path)
+    before = store.datasets()["ml-100k"]
+    report = ingest(store, ml100k, ml100k_split, progress=False, source="Comedy", target="Sci-Fi")
     assert not report.changed
     assert report.items_embedded == report.histories_written == 0
+    after = store.datasets()["ml-100k"]
+    assert after.model_dump(exclude={"ingested_at"}) == before.model_dump(exclude={"ingested_at"})
+    assert (after.source, after.target) == ("Comedy", "Sci-Fi")
 
 
 def test_reopened_store_embeds_queries_without_being_told_how(store_path):
@@ -44,6 +49,8 @@ def test_reopened_store_embeds_queries_without_being_told_how(store_path):
     assert "Star Wars (1977)" in result["ids"][0]
 
 
+@pytest.mark.store  # a store of its own, embedded twice over
+@pytest.mark.slow
 def test_killed_ingest_resumes_to_exact_counts(tmp_path, ml100k, ml100k_split):
     store_dir = tmp_path / "store"
     command = [sys.executable, "-m", "scenebridge.cli", "ingest", "--dataset", "ml-100k",

@@ -6,8 +6,6 @@ import pytest
 from core.errors import NotFoundError
 from evals.retrieval_sanity import genre_neighbour_share
 
-pytestmark = pytest.mark.slow
-
 
 def test_items_by_ids_keep_the_order_asked(retriever):
     items = retriever.items(["Star Wars (1977)", "Groundhog Day (1993)"])
@@ -101,6 +99,6 @@ def test_index_recall_against_exact_search(retriever, rng):
     recalls = []
     for query in queried:
         exact = {ids[i] for i in np.argsort(-(vectors @ query))[:10]}
-        found = retriever._query(query, scene=None, k=10)  # noqa: SLF001 (the index is under test)
+        found = retriever._query(query, scene=None, k=10)  # the index is under test
         recalls.append(len(exact & {s.item.item_id for s in found}) / 10)
     assert np.mean(recalls) >= 0.98

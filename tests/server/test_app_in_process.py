@@ -1,9 +1,10 @@
 """The app in this process (FastAPI's TestClient, lifespan included, no model server), for what
-a real model cannot be made to do on demand: fail with a bug, or be slow enough to fill the queue."""
+a real model cannot be made to do on demand: fail with a bug, or hold its slot until told to."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -11,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from serve import create_app
 
-pytestmark = pytest.mark.slow
+HANG = 120.0  # seconds: only ever reached when something is broken
 
 ASK = {"model": "scenebridge", "messages": [{"role": "user", "content": "I loved Groundhog Day"}], "explain": False}
 
@@ -36,19 +37,28 @@ def test_a_bug_is_a_500_without_details(app, caplog):
 
 
 def test_a_full_queue_answers_503_with_retry_after(app):
+    """One slot (max_concurrent=1): while a first request holds it, a second waits out the 0.3 s
+    queue timeout and gets 503; the first is let go only after that, and answers 200."""
+    entered, release = threading.Event(), threading.Event()
     with TestClient(app) as client:
         real = app.state.scenebridge.service.recommend
 
-        async def slow(request):
-            await asyncio.sleep(1.5)
+        async def held(request):
+            entered.set()
+            await asyncio.to_thread(release.wait, HANG)
             return await real(request)
 
-        app.state.scenebridge.service.recommend = slow
-        with ThreadPoolExecutor(2) as pool:
-            responses = list(pool.map(lambda _: client.post("/v1/chat/completions", json=ASK), range(2)))
-    statuses = sorted(r.status_code for r in responses)
-    assert statuses == [200, 503]
-    busy = next(r for r in responses if r.status_code == 503)
+        app.state.scenebridge.service.recommend = held
+        with ThreadPoolExecutor(1) as pool:
+            first = pool.submit(client.post, "/v1/chat/completions", json=ASK)
+            try:
+                assert entered.wait(HANG), "the first request never reached the service"
+                busy = client.post("/v1/chat/completions", json=ASK)
+            finally:
+                release.set()
+            answered = first.result(timeout=HANG)
+    assert answered.status_code == 200, answered.text
+    assert busy.status_code == 503, busy.text
     assert busy.json()["error"]["code"] == "server_busy" and int(busy.headers["retry-after"]) >= 1
 
 

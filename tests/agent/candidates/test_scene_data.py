@@ -1,4 +1,5 @@
-"""SceneData: every history of the store as sparse matrices, checked against the dataset."""
+"""SceneData: every history of the store as sparse matrices, checked against the dataset; and
+the store-free SceneData of the other candidate tests checked against the store's."""
 
 from __future__ import annotations
 
@@ -13,8 +14,6 @@ from core.errors import NotFoundError
 from retrievers import HistoryRecords, ItemRecords, fetch_records
 
 from .conftest import SOURCE, TARGET
-
-pytestmark = pytest.mark.slow  # the session's ML-100k store
 
 
 def test_matrices_match_the_dataset(data, ml100k, ml100k_split):
@@ -48,6 +47,29 @@ def test_rows_line_up_across_scenes(data, both_user):
             e.item_id for e in data.history(both_user, scene)}
 
 
+def test_the_store_free_data_is_the_stores_but_for_the_vectors(data, scene_data, ml100k_records, retriever):
+    """What the candidate tests run on without the store (tests/conftest.py ``ml100k_records``)
+    is entry for entry what the store holds: the same users, items, interactions and order."""
+    histories, items = fetch_records(retriever.store, retriever.dataset)
+    made_histories, made_items = ml100k_records
+    for field in ("entry_users", "scene_codes", "item_ids", "timestamps"):
+        assert np.array_equal(getattr(histories, field), getattr(made_histories, field)), field
+    assert histories.scene_names == made_histories.scene_names
+    assert np.array_equal(histories.ratings, made_histories.ratings, equal_nan=True)
+    assert np.array_equal(items.ids, made_items.ids) and np.array_equal(items.scenes, made_items.scenes)
+    assert items.vectors.shape == made_items.vectors.shape
+    assert np.array_equal(data.users, scene_data.users) and set(data.scenes) == set(scene_data.scenes)
+    for scene in (SOURCE, TARGET):
+        stored, made = data.scene(scene), scene_data.scene(scene)
+        assert np.array_equal(stored.items, made.items)
+        assert (stored.matrix != made.matrix).nnz == 0
+        for field in ("timestamps", "sequence"):
+            assert np.array_equal(getattr(stored, field), getattr(made, field)), field
+        assert np.array_equal(stored.ratings, made.ratings, equal_nan=True)
+    assert (data.source, data.target, data.info.scenes) == (scene_data.source, scene_data.target,
+                                                            scene_data.info.scenes)
+
+
 def test_loaded_once_per_store(retriever, data):
     started = time.perf_counter()
     assert load_scene_data(retriever) is data
@@ -55,8 +77,8 @@ def test_loaded_once_per_store(retriever, data):
     assert data.load_seconds > 0
 
 
-def test_build_is_pure_and_drops_a_user(retriever, both_user):
-    histories, items = fetch_records(retriever.store, retriever.dataset)
+def test_build_is_pure_and_drops_a_user(ml100k_records, both_user):
+    histories, items = ml100k_records
     full = build_scene_data("ml-100k", histories, items)
     without = build_scene_data("ml-100k", histories.without_users({both_user}), items)
     assert both_user in full.user_index and both_user not in without.user_index
@@ -65,13 +87,13 @@ def test_build_is_pure_and_drops_a_user(retriever, both_user):
         assert without.scene(scene).matrix.nnz == full.scene(scene).matrix.nnz - own
 
 
-def test_unknown_names_say_what_exists(data):
+def test_unknown_names_say_what_exists(scene_data):
     with pytest.raises(NotFoundError, match="unknown user: 'nobody'"):
-        data.user_row("nobody")
+        scene_data.user_row("nobody")
     with pytest.raises(NotFoundError) as error:
-        data.scene("Westerns")
+        scene_data.scene("Westerns")
     assert "Comedy" in error.value.hint and "Sci-Fi" in error.value.hint
-    assert data.scene("sci-fi") is data.scene(TARGET)
+    assert scene_data.scene("sci-fi") is scene_data.scene(TARGET)
 
 
 def test_repeated_interactions_count_once_and_keep_the_latest():

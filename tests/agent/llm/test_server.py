@@ -2,6 +2,8 @@
 process group, and one real vLLM server started, queried with the official client and stopped."""
 
 import json
+import os
+import select
 import socket
 import sys
 import threading
@@ -52,7 +54,7 @@ def openai_stub():
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
@@ -159,19 +161,38 @@ def test_wait_ready_times_out():
     assert time.monotonic() - started < 10
 
 
+def first_line(fifo: Path, timeout: float) -> str:
+    """The first line a writer puts in ``fifo``: select wakes when it writes (no polling loop);
+    ``timeout`` only bounds a writer that never comes."""
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        data, deadline = b"", time.monotonic() + timeout
+        while b"\n" not in data:
+            readable, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            if not readable:
+                raise TimeoutError(f"nothing written to {fifo} within {timeout:.0f} s")
+            chunk = os.read(fd, 256)
+            if not chunk:  # the writer closed
+                break
+            data += chunk
+        return data.decode().strip()
+    finally:
+        os.close(fd)
+
+
 def test_stop_kills_the_whole_process_group(model_dir, tmp_path):
-    # A stand-in for vLLM: a shell that starts a worker and waits, like the API server does.
+    # A stand-in for vLLM: a shell that starts a worker and waits, like the API server does; it
+    # says when the worker is started by writing the worker's pid to a FIFO.
+    ready = tmp_path / "ready"
+    os.mkfifo(ready)
     fake = tmp_path / "fake-python"
-    fake.write_text("#!/bin/sh\nsleep 300 &\nwait\n")
+    fake.write_text(f"#!/bin/sh\nsleep 300 &\necho $! > '{ready}'\nwait\n")
     fake.chmod(0o755)
     port = free_port()
     started = start_server(model_dir, "tiny", port, log_path=tmp_path / "logs" / f"vllm-{port}.log",
                            vllm_python=fake, detach=True)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and (find_server(port, tmp_path / "logs") is None
-                                           or len(group_members(started.pid)) < 2):
-        time.sleep(0.05)  # until the shell has exec'd and started its worker
-    assert len(group_members(started.pid)) == 2
+    worker = int(first_line(ready, timeout=120))  # the shell has exec'd and started its worker
+    assert set(group_members(started.pid)) == {started.pid, worker}
     found = find_server(port, tmp_path / "logs")  # as `scenebridge llm stop` finds it: by pid file
     assert found is not None and found.pid == started.pid and found.popen is None
     assert stop_server(found, timeout=5)
