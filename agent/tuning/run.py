@@ -54,7 +54,9 @@ class TuneConfig(BaseModel):
 
 def _write_once(path: Path, payload: BaseModel, what: str) -> None:
     if path.exists():
-        if json.loads(path.read_text()) != json.loads(payload.model_dump_json()):
+        # Read back through the model: a field added since the run started takes its default.
+        written = type(payload).model_validate_json(path.read_text())
+        if json.loads(written.model_dump_json()) != json.loads(payload.model_dump_json()):
             raise ScenebridgeError(f"{path.parent} holds a tuning run with another {what}", param="out",
                                    hint="choose another --out, or delete the old run to start over")
     else:
@@ -122,7 +124,7 @@ def tune(config: TuneConfig, out: Path, *, store: Path | None = None, progress: 
             return split, epochs, held_out
 
     split, epochs, held_out = asyncio.run(render())
-    model, tokenizer = load_model(base, config.train.method, config.train.lora_rank)
+    model, tokenizer = load_model(base, config.train.method, config.train.lora_rank, config.train.dtype())
 
     def validate(when: str) -> dict:
         path = out / f"validation-{when}.json"
@@ -158,7 +160,7 @@ def tune(config: TuneConfig, out: Path, *, store: Path | None = None, progress: 
     summary = {
         "config": config.model_dump(mode="json"),
         "users": {"train": len(split.train), "validation": len(split.validation)},
-        "examples": total, "steps": state.step,
+        "examples": total, "steps": state.step, "dtype": config.train.dtype(),
         "examples_per_second": round(total / state.seconds, 3) if state.seconds else None,
         "train_seconds": round(state.seconds, 1),
         "wall_seconds_this_session": round(time.perf_counter() - started, 1),

@@ -30,7 +30,7 @@ import torch
 from pydantic import BaseModel, Field
 from safetensors.torch import load_file, save_file
 
-from agent.llm.precision import compute_dtype
+from agent.llm.precision import Precision, compute_dtype
 from agent.rankers.verbalizer import LABELS
 from agent.tuning.examples import TuningExample
 from core.errors import DataError
@@ -49,6 +49,12 @@ class TrainConfig(BaseModel):
     lora_rank: int = Field(default=16, ge=1)
     save_every: int = Field(default=10, ge=1, description="Optimizer steps between checkpoints.")
     seed: int = 0
+    precision: Precision = Field(default="auto", description="Float type to compute in; auto: "
+                                 "SCENEBRIDGE_COMPUTE_DTYPE, itself auto by CPU (agent/llm/precision.py).")
+
+    def dtype(self) -> str:
+        """The float type this run computes in, resolved."""
+        return compute_dtype(self.precision if self.precision != "auto" else get_settings().compute_dtype)
 
 
 class TrainState(BaseModel):
@@ -61,12 +67,13 @@ class TrainState(BaseModel):
     accuracies: list[float] = Field(default_factory=list)
 
 
-def load_model(base: Path, method: Method, lora_rank: int):
+def load_model(base: Path, method: Method, lora_rank: int, dtype: str | None = None):
+    """The model and tokenizer, ready to train; ``dtype`` default: ``TrainConfig().dtype()``."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(base)
-    dtype = getattr(torch, compute_dtype(get_settings().compute_dtype))
-    model = AutoModelForCausalLM.from_pretrained(base, dtype=dtype, attn_implementation="eager")
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=getattr(torch, dtype or TrainConfig().dtype()),
+                                                 attn_implementation="eager")
     return prepare_for_training(model, method, lora_rank), tokenizer
 
 

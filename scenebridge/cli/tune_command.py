@@ -32,11 +32,13 @@ def tune(
     batch_size: Annotated[int, typer.Option(min=1, help="Examples per optimizer step.")] = 8,
     save_every: Annotated[int, typer.Option(min=1, help="Optimizer steps between checkpoints.")] = 10,
     seed: Annotated[int, typer.Option(help="Seed of users, negatives, label positions.")] = 0,
+    precision: Annotated[str, typer.Option(help="auto (bfloat16 where the CPU has bf16 kernels, else "
+                                           "float32) | bfloat16 | float32")] = "auto",
     base_model: Annotated[str, typer.Option(help="Packaged model or HF directory to start from.")] = "gemma-3-270m",
     store: StoreOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Tune the model as a verbalizer ranker on train-split users (CPU, bf16 compute).
+    """Tune the model as a verbalizer ranker on train-split users (CPU; bf16 compute where the CPU has it).
 
     Each example is the verbalizer's own prompt with the true item at a random label; the loss is on the label token.
     DIR ends up holding the merged model, the user split (which eval checks), the examples, and tuning.json.
@@ -50,7 +52,7 @@ def tune(
         validation_users=validation_users, kinds=[k.strip() for k in kinds.split(",") if k.strip()],
         negatives=negatives,
         train=TrainConfig(method=method, epochs=epochs, learning_rate=learning_rate, batch_size=batch_size,
-                          save_every=save_every, seed=seed),
+                          save_every=save_every, seed=seed, precision=precision),
     ), "tune")
     summary = run_tune(config, out, store=store, progress=not json_output)
     if json_output:

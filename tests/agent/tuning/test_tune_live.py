@@ -23,9 +23,12 @@ pytestmark = [pytest.mark.live_llm, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def tuned(tmp_path_factory, store_path):
+    # fp32 on every host: under bf16 autocast these 4 steps left the loss on the 8 training
+    # examples where it was (4.077 -> 4.148, the same on three runs); in fp32 it falls 4.08 -> 2.12.
     out = tmp_path_factory.mktemp("tuned") / "tuned-100k"
     config = TuneConfig(dataset="ml-100k", train_users=4, validation_users=2, kinds=["warm", "cold"],
-                        train=TrainConfig(learning_rate=5e-5, batch_size=2, save_every=2, warmup_steps=1))
+                        train=TrainConfig(learning_rate=5e-5, batch_size=2, save_every=2, warmup_steps=1,
+                                          precision="float32"))
     summary = tune(config, out, store=store_path, progress=False)
     return out, summary
 
@@ -51,7 +54,7 @@ def training_examples(out):
 
 def test_the_run_records_its_cost_split_and_loss(tuned):
     out, summary = tuned
-    assert summary["examples"] == 8 and summary["steps"] == 4
+    assert summary["examples"] == 8 and summary["steps"] == 4 and summary["dtype"] == "float32"
     assert summary["examples_per_second"] > 0 and summary["peak_rss_gb"] > 0
     split = json.loads((out / "split.json").read_text())
     assert len(split["train"]) == 4 and not set(split["train"]) & set(split["validation"])
@@ -63,10 +66,13 @@ def test_the_run_records_its_cost_split_and_loss(tuned):
 def test_the_loss_on_its_training_examples_falls(tuned):
     out, summary = tuned
     settings = get_settings()
-    base_model, tokenizer = load_model(prepare_model(settings.llm_model, settings.cache_dir, progress=False), "full", 16)
-    tuned_model, _ = load_model(out, "full", 16)
+    base_dir = prepare_model(settings.llm_model, settings.cache_dir, progress=False)
+    base_model, tokenizer = load_model(base_dir, "full", 16, "float32")
+    tuned_model, _ = load_model(out, "full", 16, "float32")
     examples = training_examples(out)
-    assert evaluate_loss(tuned_model, tokenizer, examples)["loss"] < evaluate_loss(base_model, tokenizer, examples)["loss"]
+    base_loss = evaluate_loss(base_model, tokenizer, examples)["loss"]
+    # Measured 4.08 -> 2.12 here, run after run (seeded, fp32): a margin of 0.5 is no coin toss.
+    assert evaluate_loss(tuned_model, tokenizer, examples)["loss"] < base_loss - 0.5
 
 
 def trainer_label_probs(model_dir, example) -> list[float]:
