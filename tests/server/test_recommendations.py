@@ -36,7 +36,7 @@ def test_for_a_user(http):
     assert [i.rank for i in result.items] == [1, 2, 3, 4] and result.fallback is None
 
 
-def test_for_likes_with_given_candidates_and_explanations(http):
+def test_for_likes_with_given_candidates_each_explained_in_words(http):
     candidates = ["Star Wars (1977)", "Alien (1979)", "Contact (1997)", "Brazil (1985)", "Gattaca (1997)"]
     response = http.post("/v1/recommendations", json={
         "likes": ["Groundhog Day", "annie hall"], "target_scene": "science fiction", "candidates": candidates,
