@@ -23,6 +23,8 @@ from agent.tuning.split import check_disjoint
 from core.errors import ScenebridgeError
 from core.settings import get_settings
 from evals.config import RunConfig
+from evals.rows import EvalRow, ExplainedUser, Timings, parse_row, read_explained
+from evals.run_metrics import RunMetrics
 
 CROSS_SCENE = ("cross_cooc", "embedding")  # generators that read the source scene
 
@@ -43,16 +45,16 @@ def prepare_run_dir(out: Path, config: RunConfig) -> set[str]:
         return set()
     kept, done = [], set()
     for line in rows.read_text().splitlines():
-        try:
-            done.add(json.loads(line)["user"])
-            kept.append(line)
-        except (json.JSONDecodeError, KeyError):
+        row = parse_row(line)
+        if row is None:
             break  # a line cut by an interruption: it and anything after it are redone
+        done.add(row.user)
+        kept.append(line)  # as written, so an old run's rows stay byte for byte
     rows.write_text("".join(f"{line}\n" for line in kept))
     return done
 
 
-async def evaluate_case(service: Service, data, case: Case, config: RunConfig) -> dict:
+async def evaluate_case(service: Service, data, case: Case, config: RunConfig) -> EvalRow:
     started = time.perf_counter()
     evidence = case.evidence
     request = service.case_request(data, case)
@@ -65,21 +67,21 @@ async def evaluate_case(service: Service, data, case: Case, config: RunConfig) -
                          orders=config.orders, weights=service.weights, template=config.prompt)
     ranking = await ranker.rank(request)
     position = true_item_position(ranking.scores, case.held_out)
-    return {
-        "user": case.user_id,
-        "held_out": case.held_out,
-        "candidates": list(case.order),
-        "true_position": case.order.index(case.held_out) if case.held_out in case.order else None,
-        "ranking": ranking.item_ids,
-        "scores": {k: round(v, 6) for k, v in ranking.scores.items()},
-        "metrics": rank_metrics(*(position if position else (None,))),
-        "fallback": ranking.fallback,
-        "errors": ranking.errors.model_dump(),
-        "prompt": ranking.prompt.model_dump() if ranking.prompt else None,
-        "source_history": len(evidence.source_items),
-        "target_history": len(evidence.target_history),
-        "timings": {"total": round(time.perf_counter() - started, 4), "model": round(ranking.llm_seconds, 4)},
-    }
+    return EvalRow(
+        user=case.user_id,
+        held_out=case.held_out,
+        candidates=list(case.order),
+        true_position=case.order.index(case.held_out) if case.held_out in case.order else None,
+        ranking=ranking.item_ids,
+        scores={k: round(v, 6) for k, v in ranking.scores.items()},
+        metrics=rank_metrics(*(position if position else (None,))),
+        fallback=ranking.fallback,
+        errors=ranking.errors,
+        prompt=ranking.prompt,
+        source_history=len(evidence.source_items),
+        target_history=len(evidence.target_history),
+        timings=Timings(total=round(time.perf_counter() - started, 4), model=round(ranking.llm_seconds, 4)),
+    )
 
 
 def add_wall_time(out: Path, seconds: float) -> float:
@@ -113,7 +115,7 @@ async def run(config: RunConfig, out: Path, *, progress: bool = True) -> Path:
             async def one(case: Case) -> None:
                 async with limit:
                     row = await evaluate_case(service, data, case, config)
-                rows.write(json.dumps(row) + "\n")
+                rows.write(row.line())
                 rows.flush()
                 bar.update(1)
 
@@ -134,7 +136,7 @@ async def explain_cases(service: Service, data, cases: list[Case], config: RunCo
     from evals.explanations import RagasJudge, check, evidence_named, facts_text
 
     path = out / "explanations.jsonl"
-    done = {json.loads(line)["user"] for line in path.read_text().splitlines()} if path.exists() else set()
+    done = {explained.user for explained in read_explained(path)}
     judge = None
     judge_url = config.judge_url or (service.llm.config.base_url if service.llm else None)
     if judge_url:
@@ -159,13 +161,13 @@ async def explain_cases(service: Service, data, cases: list[Case], config: RunCo
                     question = (f"Why would someone who enjoyed {', '.join(e.title for e in evidence) or 'these films'} "
                                 f"like {item.title}?")
                     await judge.score(verdict, question, [facts_text(i) for i in (item, *evidence)])
-                checks.append(verdict.model_dump())
-            handle.write(json.dumps({"user": case.user_id, "judge": judge.model if judge else None,
-                                     "checks": checks}) + "\n")
+                checks.append(verdict)
+            handle.write(ExplainedUser(user=case.user_id, judge=judge.model if judge else None,
+                                       checks=checks).line())
             handle.flush()
 
 
-async def rewrite_report(out: Path) -> dict:
+async def rewrite_report(out: Path) -> RunMetrics:
     """Recompute metrics.json and report.md from a run's rows (after a metrics change, say)."""
     from evals.report import write_report
 

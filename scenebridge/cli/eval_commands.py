@@ -50,6 +50,7 @@ def run_eval(
     if ctx.invoked_subcommand is not None:
         return
     from evals.config import RunConfig
+    from evals.run_metrics import RunMetrics
     from evals.runner import run
 
     if out is None:
@@ -63,9 +64,9 @@ def run_eval(
             negatives=negatives, concurrency=concurrency, model=model, llm_url=llm_url, store=store,
             explain_users=explain_users, judge_url=judge_url, judge_model=judge_model), "eval")
     asyncio.run(run(run_config, out))
-    metrics = __import__("json").loads((out / "metrics.json").read_text())
-    typer.echo(f"{out}: {metrics['users']} users, NDCG@10 {metrics['ndcg@10']:.4f}, HR@10 {metrics['hr@10']:.4f}, "
-               f"MRR {metrics['mrr']:.4f}, fallback rate {metrics['fallback_rate']:.3f} (report: {out / 'report.md'})")
+    metrics = RunMetrics.read(out / "metrics.json")
+    typer.echo(f"{out}: {metrics.users} users, NDCG@10 {metrics.ndcg_at_10:.4f}, HR@10 {metrics.hr_at_10:.4f}, "
+               f"MRR {metrics.mrr:.4f}, fallback rate {metrics.fallback_rate:.3f} (report: {out / 'report.md'})")
 
 
 @eval_app.command("compare")
@@ -82,10 +83,10 @@ def compare(
     if json_output:
         print_json(result)
         return
-    rows = [{"metric": m, "A": v["a"], "B": v["b"], "B - A": v["delta"],
-             "95% CI": f"[{v['ci95'][0]:+.4f}, {v['ci95'][1]:+.4f}]", "significant": "yes" if v["significant"] else ""}
-            for m, v in result["metrics"].items()]
-    print_table(f"{run_b} vs {run_a}: {result['shared_users']} shared users", rows)
+    rows = [{"metric": m, "A": v.a, "B": v.b, "B - A": v.delta,
+             "95% CI": f"[{v.ci95[0]:+.4f}, {v.ci95[1]:+.4f}]", "significant": "yes" if v.significant else ""}
+            for m, v in result.metrics.items()]
+    print_table(f"{run_b} vs {run_a}: {result.shared_users} shared users", rows)
 
 
 @eval_app.command("report")
@@ -95,7 +96,7 @@ def report(runs: Annotated[list[Path], typer.Argument(help="Run directories.")])
 
     for out in runs:
         metrics = asyncio.run(rewrite_report(out))
-        typer.echo(f"{out}: {metrics['users']} users, NDCG@10 {metrics['ndcg@10']:.4f}")
+        typer.echo(f"{out}: {metrics.users} users, NDCG@10 {metrics.ndcg_at_10:.4f}")
 
 
 @eval_app.command("table")

@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent.cases import rank_metrics, true_item_position
@@ -66,3 +66,53 @@ def test_position_spread_is_read_against_its_noise_floor(rng):
     null, p = position_spread_null(quarters, biased, biased.mean(), resamples=300)
     assert spread > 3 * null and p < 0.01
     assert position_spread(np.array([0, 0, 1, 1]), np.array([1.0, 1.0, 0.0, 0.0]), 0.5) == 2.0
+
+
+def plain_paired_bootstrap(a, b, resamples=2000, seed=0):
+    """The resampling the scipy call must amount to: users drawn with replacement, pairs kept."""
+    diff = b - a
+    means = diff[np.random.default_rng(seed).integers(0, len(diff), size=(resamples, len(diff)))].mean(axis=1)
+    return np.percentile(means, [2.5, 97.5])
+
+
+def test_paired_bootstrap_is_a_percentile_bootstrap_of_paired_users(rng):
+    a = rng.beta(0.8, 1.6, 400)
+    b = np.clip(a + 0.02 + rng.normal(0, 0.15, 400), 0, 1)
+    delta, low, high = paired_bootstrap(a, b)
+    assert delta == pytest.approx(np.mean(b - a)) and low < delta < high
+    plain = plain_paired_bootstrap(a, b, seed=1)  # another seed: equal within Monte Carlo noise
+    assert (low, high) == (pytest.approx(plain[0], abs=0.003), pytest.approx(plain[1], abs=0.003))
+    unpaired = np.percentile([rng.choice(b, 400).mean() - rng.choice(a, 400).mean() for _ in range(2000)],
+                             [2.5, 97.5])
+    assert high - low < 0.6 * (unpaired[1] - unpaired[0])  # pairing removes the users' own variance
+    assert paired_bootstrap(a, a) == (0.0, 0.0, 0.0)
+
+
+def plain_position_spread_null(quarters, scores, mean, resamples=1000, seed=0):
+    rng = np.random.default_rng(seed)
+    observed = position_spread(quarters, scores, mean)
+    null = np.array([position_spread(rng.permutation(quarters), scores, mean) for _ in range(resamples)])
+    return float(np.median(null)), float((np.sum(null >= observed - 1e-12) + 1) / (resamples + 1))
+
+
+@pytest.mark.parametrize("bonus", [0.0, 0.08])
+def test_position_spread_null_is_a_permutation_test_of_the_quarters(rng, bonus):
+    quarters = rng.integers(0, 4, 400)
+    scores = rng.beta(0.8, 1.6, 400) + (quarters == 0) * bonus
+    null, p = position_spread_null(quarters, scores, scores.mean(), resamples=2000, seed=3)
+    plain_null, plain_p = plain_position_spread_null(quarters, scores, scores.mean(), resamples=2000, seed=4)
+    standard_error = np.sqrt(2 * max(plain_p * (1 - plain_p), 1e-3) / 2000)
+    assert p == pytest.approx(plain_p, abs=4 * standard_error) and null == pytest.approx(plain_null, rel=0.05)
+
+
+@settings(max_examples=25, deadline=None)
+@given(users=st.integers(2, 60), seed=st.integers(0, 2**16))
+def test_position_spread_p_is_a_probability(users, seed):
+    rng = np.random.default_rng(seed)
+    quarters, scores = rng.integers(0, 4, users), rng.random(users)
+    null, p = position_spread_null(quarters, scores, scores.mean() or 1.0, resamples=200, seed=seed)
+    assert 0 < p <= 1 and null >= 0
+
+
+def test_one_quarter_has_no_spread():
+    assert position_spread_null(np.zeros(5, dtype=int), np.arange(5.0), 2.0) == (0.0, 1.0)
