@@ -27,7 +27,9 @@ from agent.candidates.evidence import resolve
 from agent.candidates.generate import score_matrix
 from agent.cases import active_users, leave_last_out_cases
 from core.settings import get_settings
-from evals.generator_quality import leave_last_out, metrics_of, summarize
+from evals.generator_quality import FUSED, leave_last_out, score_row, summarize
+from evals.rows import EvalRow
+from evals.run_metrics import RunMetrics
 from retrievers import Retriever, SceneStore
 
 VARIANTS = {
@@ -39,7 +41,7 @@ VARIANTS = {
 }
 
 
-def fusion_variants(data, cases) -> dict[str, list[tuple[float, float]]]:
+def fusion_variants(data, cases) -> dict[str, list[EvalRow]]:
     """The default fusion (z-scores over the eligible target scene) against percentiles."""
     generators = [make_generator(name) for name in DEFAULT_GENERATORS]
     per = {"fused, z-scores (default)": [], "fused, percentiles": []}
@@ -54,30 +56,29 @@ def fusion_variants(data, cases) -> dict[str, list[tuple[float, float]]]:
         z = np.where(std > 0, (scores[:, columns] - pool.mean(axis=1, keepdims=True)) / np.where(std > 0, std, 1), 0)
         percentiles = np.stack([np.searchsorted(np.sort(row), scores[g, columns], side="right") / len(row)
                                 for g, row in enumerate(pool)])
-        per["fused, z-scores (default)"].append(metrics_of(z.sum(axis=0)))
-        per["fused, percentiles"].append(metrics_of(percentiles.sum(axis=0)))
+        per["fused, z-scores (default)"].append(score_row(case, z.sum(axis=0)))
+        per["fused, percentiles"].append(score_row(case, percentiles.sum(axis=0)))
     return per
 
 
 def ablations(data, *, source, target, users, negatives, seed):
     rows = {}
     for hidden in (False, True):
-        options = dict(source=source, target=target, users=users, negatives=negatives, seed=seed, cold=hidden)
+        options = {"source": source, "target": target, "users": users, "negatives": negatives, "seed": seed,
+                   "cold": hidden}
         for label, spec in VARIANTS.items():
-            report = leave_last_out(data, generators=[spec], **options)
-            rows.setdefault(label, {})[hidden] = report.metrics[spec["name"]]
+            rows.setdefault(label, {})[hidden] = leave_last_out(data, generators=[spec], **options)[spec["name"]]
         cases = leave_last_out_cases(data, **options)
-        report = summarize(fusion_variants(data, cases), users=len(cases), candidates=negatives + 1, cold=hidden)
-        for label, metrics in report.metrics.items():
+        for label, metrics in summarize(fusion_variants(data, cases)).items():
             rows.setdefault(label, {})[hidden] = metrics
     return rows
 
 
-def print_rows(rows) -> None:
+def print_rows(rows: dict[str, dict[bool, RunMetrics]]) -> None:
     print("| generator | warm NDCG@10 | warm HR@10 | cold NDCG@10 | cold HR@10 |\n|---|---:|---:|---:|---:|")
     for name, by_mode in rows.items():
         w, c = by_mode[False], by_mode[True]
-        print(f"| {name} | {w.ndcg10:.3f} | {w.hr10:.3f} | {c.ndcg10:.3f} | {c.hr10:.3f} |")
+        print(f"| {name} | {w.ndcg_at_10:.3f} | {w.hr_at_10:.3f} | {c.ndcg_at_10:.3f} | {c.hr_at_10:.3f} |")
 
 
 def main() -> None:
@@ -122,11 +123,11 @@ def main() -> None:
           f"| {data.load_seconds:.2f} s |")
     print(f"| generate_candidates (4 generators, 50 each, limit 100), p50 / p95 "
           f"| {np.percentile(timings, 50):.1f} / {np.percentile(timings, 95):.1f} ms |")
-    print(f"| leave-last-out, {warm.users} users, warm + cold | {evaluation_seconds:.1f} s |\n")
-    print(f"{warm.users} users with >= 5 items in both scenes (seed {args.seed}), 1 held-out + "
+    print(f"| leave-last-out, {warm[FUSED].users} users, warm + cold | {evaluation_seconds:.1f} s |\n")
+    print(f"{warm[FUSED].users} users with >= 5 items in both scenes (seed {args.seed}), 1 held-out + "
           f"{args.negatives} random unseen {target} items; the last candidate set had "
           f"{len(candidates.items)} items.\n")
-    print_rows({name: {False: warm.metrics[name], True: cold.metrics[name]} for name in warm.metrics})
+    print_rows({name: {False: warm[name], True: cold[name]} for name in warm})
     if args.ablations:
         print("\nVariants (same users and candidates):\n")
         print_rows(ablations(data, source=source, target=target, users=args.users,
