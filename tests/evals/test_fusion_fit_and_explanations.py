@@ -1,6 +1,7 @@
 """Fusion fitting on validation users and the explanation checks, on the ML-100k store."""
 
 import asyncio
+import inspect
 
 import pytest
 
@@ -53,34 +54,49 @@ def test_explanation_checks():
     assert named.facts_valid, named.unsupported  # a title's words are not claims
 
 
-class _Metric:
-    def __init__(self, outcome):
-        self.outcome = outcome
+class ScriptedMetric:
+    """A ragas collections metric as the judge uses it: ``ascore(**inputs) -> MetricResult``, the
+    inputs bound against the real metric's signature, the outcome scripted (a score or an error)."""
 
-    async def ascore(self, **kwargs):
+    def __init__(self, real: type, outcome: object):
+        self.real, self.outcome = real, outcome
+
+    async def ascore(self, **inputs):
+        from ragas.metrics.result import MetricResult
+
+        inspect.signature(self.real.ascore).bind(self, **inputs)  # the real metric would take these
         if isinstance(self.outcome, BaseException):
             raise self.outcome
-        return type("Result", (), {"value": self.outcome})()
+        return MetricResult(value=self.outcome)
+
+
+class ScriptedJudge(RagasJudge):
+    """The real judge's scoring and bookkeeping, with scripted metrics in place of a model server."""
+
+    def __init__(self, faithfulness: object, answer_relevancy: object, *, timeout_s: float = 1.0):
+        from ragas.metrics.collections import AnswerRelevancy, Faithfulness
+
+        self.base_url, self.model, self.timeout_s = "scripted://judge", "scripted", timeout_s
+        self.metrics = {"faithfulness": ScriptedMetric(Faithfulness, faithfulness),
+                        "answer_relevancy": ScriptedMetric(AnswerRelevancy, answer_relevancy)}
 
 
 def test_the_judge_records_why_a_metric_has_no_score():
     from instructor.core.exceptions import IncompleteOutputException
 
-    judge = RagasJudge.__new__(RagasJudge)
-    judge.timeout_s = 1.0
-    judge.metrics = {"faithfulness": _Metric(IncompleteOutputException()), "answer_relevancy": _Metric(0.75)}
+    judge = ScriptedJudge(IncompleteOutputException(), 0.75)
     verdict = check(ALIEN, "Like Help! (1965).", [HELP], {"Help! (1965)"}, VOCABULARY, "llm")
     asyncio.run(judge.score(verdict, "why?", ["Alien (1979)"]))
     assert verdict.faithfulness is None and verdict.answer_relevancy == 0.75
     assert verdict.judge_errors == {"faithfulness": "answer cut at max_tokens (the judge looped)"}
-    judge.metrics = {"faithfulness": _Metric(float("nan")), "answer_relevancy": _Metric(asyncio.TimeoutError())}
     other = check(ALIEN, "Alien.", [], set(), VOCABULARY, "llm")
-    asyncio.run(judge.score(other, "why?", []))
+    asyncio.run(ScriptedJudge(float("nan"), TimeoutError()).score(other, "why?", []))
     assert other.judge_errors == {"faithfulness": "no score (nan)", "answer_relevancy": "timeout"}
-    summary = summarize([verdict, other], None)
+    summary = summarize([verdict, other], judge)
     assert summary["ragas_judged"] == 1 and summary["ragas_answer_relevancy"] == 0.75
     assert summary["ragas_judge_errors"] == {"faithfulness: answer cut at max_tokens (the judge looped)": 1,
                                              "faithfulness: no score (nan)": 1, "answer_relevancy: timeout": 1}
+    assert summary["judge"] == {"url": "scripted://judge", "model": "scripted"}
 
 
 def test_evidence_named_is_ragas_string_presence_over_the_cited_titles():
