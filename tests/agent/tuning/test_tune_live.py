@@ -9,7 +9,7 @@ import pytest
 
 from agent.llm import create_backend
 from agent.llm.models import prepare_model
-from agent.llm.server import served_models, served_name, start_server, stop_server, tuned_adapter, wait_ready
+from agent.llm.server import served_name, start_server, stop_server, wait_ready
 from agent.tuning.examples import TuningExample
 from agent.tuning.run import TuneConfig, tune
 from agent.tuning.trainer import TrainConfig, evaluate_loss, label_scores, label_token_ids, load_model
@@ -121,33 +121,3 @@ def test_it_ranks_in_an_evaluation(tuned, tuned_url, store_path, tmp_path):
     result = asyncio.run(run(config, tmp_path / "tuned-eval", progress=False))
     metrics = json.loads((result / "metrics.json").read_text())
     assert metrics["users"] == 4 and metrics["fallback_rate"] == 0 and metrics["invalid_rate"] == 0
-
-
-@pytest.fixture(scope="module")
-def lora_tuned(tmp_path_factory, store_path):
-    # A high learning rate so that the adapter moves the label distribution measurably off the base.
-    out = tmp_path_factory.mktemp("lora") / "lora-100k"
-    config = TuneConfig(dataset="ml-100k", train_users=2, validation_users=1, kinds=["warm", "cold"],
-                        train=TrainConfig(method="lora", learning_rate=2e-3, batch_size=2, warmup_steps=0))
-    tune(config, out, store=store_path, progress=False)
-    return out
-
-
-def test_vllm_serves_the_lora_adapter_on_the_base_model_like_the_merged_model(lora_tuned):
-    settings = get_settings()
-    base, adapter = tuned_adapter(lora_tuned)
-    base_dir = prepare_model(base, settings.cache_dir, progress=False)
-    example = training_examples(lora_tuned)[0]
-    merged, untuned = trainer_label_probs(lora_tuned, example), trainer_label_probs(base_dir, example)
-    assert max(abs(a - b) for a, b in zip(merged, untuned)) > 0.05  # the adapter changed something
-    port = free_port()
-    process = start_server(base_dir, served_name(base_dir), port, settings.llm_host, 1.0,
-                           max_model_len=settings.llm_max_model_len, adapter=adapter)
-    try:
-        url = f"http://{settings.llm_host}:{port}/v1"
-        wait_ready(url, process, settings.llm_start_timeout, progress=False)
-        assert served_models(url) == [served_name(base_dir), adapter.name]
-        got = served_label_probs(url, adapter.name, example)
-    finally:
-        stop_server(process)
-    assert got == pytest.approx(merged, abs=0.05)
