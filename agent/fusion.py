@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field
 
-from agent.cases import expected_at_10
+from agent.cases import expected_at_10, true_item_position
 
 LLM = "llm"
 # Before any fit: trust the collaborative signals; the untuned LLM gets a small say. DESIGN.md
@@ -67,9 +67,7 @@ def mean_ndcg(examples: list[FitExample], weights: dict[str, float]) -> float:
     scores = []
     for example in examples:
         fused = fuse(example.components, example.ids, weights)
-        true = fused[example.held_out]
-        others = np.array([v for i, v in fused.items() if i != example.held_out])
-        scores.append(expected_at_10(int((others > true).sum()), int((others == true).sum()))[0])
+        scores.append(expected_at_10(*true_item_position(fused, example.held_out))[0])
     return float(np.mean(scores)) if scores else 0.0
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from agent.candidates.generate import DEFAULT_GENERATORS, GeneratorSpec, score_candidates
 from agent.candidates.scene_data import SceneData
-from agent.cases import Case, leave_last_out_cases, rank_metrics
+from agent.cases import Case, leave_last_out_cases, rank_metrics, true_item_position
 from agent.rankers import OutputErrors
 from core.errors import ScenebridgeError
 from evals.report import accuracy
@@ -33,7 +33,6 @@ def score_row(case: Case, scores: Sequence[float], *, seconds: float = 0.0) -> E
     """The row of ``case`` ranked by ``scores``, one per ``case.candidates`` (held-out item first)."""
     values = np.asarray(scores, dtype=np.float64)
     by_item = dict(zip(case.candidates, values.tolist(), strict=True))
-    true, others = values[0], values[1:]
     order = list(case.order)
     return EvalRow(
         user=case.user_id,
@@ -42,7 +41,7 @@ def score_row(case: Case, scores: Sequence[float], *, seconds: float = 0.0) -> E
         true_position=order.index(case.held_out),
         ranking=sorted(order, key=lambda i: -by_item[i]),  # stable: ties keep the shown order
         scores={i: round(v, 6) for i, v in by_item.items()},
-        metrics=rank_metrics(int((others > true).sum()), int((others == true).sum())),
+        metrics=rank_metrics(*true_item_position(by_item, case.held_out)),
         fallback=None,
         errors=OutputErrors(),
         prompt=None,

@@ -41,16 +41,14 @@ def intra_list_diversity(lists: Iterable[Sequence[str]], vectors: dict[str, np.n
 def position_spread(quarters: np.ndarray, scores: np.ndarray, mean: float) -> float:
     """(best - worst quarter's mean score) / ``mean``; ``quarters[u]`` is where user u's true item
     was listed (0-3), ``scores[u]`` its NDCG@10."""
-    counts = np.bincount(quarters)
-    means = np.bincount(quarters, weights=scores)[counts > 0] / counts[counts > 0]
-    return float((means.max() - means.min()) / mean)
+    return float(_spreads(np.asarray(quarters), scores=np.asarray(scores, dtype=np.float64), mean=mean))
 
 
 def _spreads(quarters: np.ndarray, *, scores: np.ndarray, mean: float, axis: int = -1) -> np.ndarray:
     """``position_spread`` of each row of ``quarters`` (one labelling of the users per row)."""
     labels = np.atleast_2d(quarters)
     rows, n_quarters = len(labels), int(labels.max()) + 1
-    # One bincount over (row, quarter) bins sums each bin in user order, as position_spread does.
+    # One bincount over (row, quarter) bins sums each bin in user order.
     bins = (labels + n_quarters * np.arange(rows)[:, None]).ravel()
     sums = np.bincount(bins, weights=np.tile(scores, rows), minlength=rows * n_quarters).reshape(rows, -1)
     counts = np.bincount(bins, minlength=rows * n_quarters).reshape(rows, -1)
