@@ -1,7 +1,9 @@
 """Explanations, evidence first.
 
-For each recommended item the retriever picks the user's source-scene items closest to it; the
-explanation cites those ids and the item's facts from the store, and the model only words it.
+For each recommended item the evidence is the backbone's attribution: the user's own items that
+made its collaborative score, each with its share (agent.candidates ``attribute``), so the ids an
+explanation cites are the real reason the item was ranked. The explanation cites those ids and
+the item's facts from the store, and the model only words it.
 The model may also cite titles of its own: a cited id that is not in the user's history is
 dropped and counted. When the model fails, a sentence built from the evidence stands in.
 """
@@ -38,14 +40,18 @@ class Explanation(BaseModel):
 
 
 def evidence_sentence(item: Item, evidence: list[ScoredItem]) -> str:
-    """The stand-in: what the evidence says, without a model."""
+    """The stand-in: what the evidence says, without a model. ``evidence`` scores are shares of
+    the item's collaborative score (0 when unknown)."""
     if not evidence:
         return f"{display_title(item.title)} is popular with people whose tastes overlap yours."
     names = [display_title(e.item.title) for e in evidence[:2]]
     liked = names[0] if len(names) == 1 else f"{names[0]} and {names[1]}"
+    share = sum(e.score for e in evidence[:2])
+    weight = f" ({round(100 * share)}% of what points to it)" if share > 0 else ""
     shared = [g for g in item.genres if any(g in e.item.genres for e in evidence)]
-    why = f", and it shares their {', '.join(shared[:2]).lower()} streak" if shared else ""
-    return f"You enjoyed {liked}{why}: {display_title(item.title)} is the closest match in this scene."
+    also = f"; it shares their {', '.join(shared[:2]).lower()} streak" if shared else ""
+    return (f"People who watched {liked}, as you did, often watched {display_title(item.title)} too"
+            f"{weight}{also}.")
 
 
 class Explainer:

@@ -19,9 +19,11 @@ from pydantic import BaseModel, Field
 from agent.cases import expected_at_10, true_item_position
 
 LLM = "llm"
-# Before any fit: trust the collaborative signals; the untuned LLM gets a small say. DESIGN.md
-# measured gemma-3-270m at chance zero-shot, so a fit is expected to lower its weight further.
-DEFAULT_WEIGHTS = {"popularity": 1.0, "itemknn": 1.0, "cross_cooc": 1.0, "embedding": 0.5, LLM: 0.25}
+# Before any fit: the backbone (the collaborative model validation chose) ranks, and the untuned
+# LLM gets a small say. DESIGN.md measured gemma-3-270m at chance zero-shot, so a fit is expected
+# to lower its weight further. These weights also make the prior: the candidates' order and the
+# fallback when the model server fails.
+DEFAULT_WEIGHTS = {"backbone": 1.0, LLM: 0.25}
 
 
 class FusionWeights(BaseModel):
@@ -77,7 +79,7 @@ def fit_weights(examples: list[FitExample], *, grid=(0.0, 0.25, 0.5, 1.0, 2.0), 
     default weights and from each component alone (one weight at a time cannot always walk from
     a mix to a single component); returns the best weights and their mean NDCG@10."""
     names = sorted({n for e in examples for n in e.components})
-    starts = [{n: (start or DEFAULT_WEIGHTS).get(n, 1.0) for n in names}]
+    starts = [{n: (start or DEFAULT_WEIGHTS).get(n, 0.0) for n in names}]
     starts += [{n: float(n == only) for n in names} for only in names]
     fits = [_ascend(examples, names, weights, grid, rounds) for weights in starts]
     return max(fits, key=lambda fit: fit[1])

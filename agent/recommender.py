@@ -1,7 +1,8 @@
 """The agent: one request in, ranked and explained recommendations out.
 
-retrieval (histories, titles) -> candidates (given, or generated and scored by every generator)
--> ranker (the LLM, through the prompt templates) -> explanations (evidence first) -> result.
+retrieval (histories, titles) -> candidates (given, or the backbone's best, scored by every
+generator) -> ranker (the store's validated default unless one is named: the backbone, or the LLM
+through the prompt templates) -> explanations (the backbone's attributions first) -> result.
 The CLI, the evaluation harness and serve.py all call ``Recommender.recommend``.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from agent.candidates import CandidateSet, RatedItem, UserEvidence, generate_candidates, load_scene_data
+from agent.candidates import CandidateSet, RatedItem, UserEvidence, attribute, generate_candidates, load_scene_data
 from agent.candidates import score_candidates as score_given
 from agent.explain import Explainer
 from agent.fusion import FusionWeights
@@ -18,7 +19,8 @@ from agent.llm import LLMBackend
 from agent.rankers import LLM_RANKERS, PromptItem, Ranking, RankingRequest, make_ranker
 from agent.rankers.base import prior_ranking
 from agent.requests import Recommendation, RecommendedItem, RecommendRequest
-from core.domain import HistoryEntry, Item
+from agent.selection import ensure_backbone
+from core.domain import HistoryEntry, Item, ScoredItem
 from core.errors import ScenebridgeError
 from core.titles import shown_title
 from retrievers import Retriever
@@ -26,8 +28,10 @@ from retrievers import Retriever
 
 class Recommender:
     def __init__(self, retriever: Retriever, llm: LLMBackend | None, *, weights: FusionWeights | None = None,
-                 evidence_items: int = 15, history_items: int = 10, explanation_evidence: int = 3):
+                 evidence_items: int = 15, history_items: int = 10, explanation_evidence: int = 3,
+                 progress: bool = False):
         self.retriever = retriever
+        self.progress = progress  # a progress bar when the store's backbone must be fitted first
         self.llm = llm
         self.weights = weights or FusionWeights()
         self.evidence_items = evidence_items
@@ -101,23 +105,27 @@ class Recommender:
         lap("retrieval")
 
         data = load_scene_data(self.retriever)
+        choice = ensure_backbone(data, source, target, progress=self.progress)
+        ranker = request.ranker or choice.default_ranker
         if request.candidates is not None:
             candidates = score_given(data, evidence, [c for c in request.candidates if c not in request.exclude])
         else:
-            candidates = generate_candidates(data, evidence, limit=request.n_candidates, exclude=request.exclude)
+            candidates = generate_candidates(data, evidence, limit=request.n_candidates, exclude=request.exclude,
+                                             weights=self.weights.weights)
         if not candidates.items:
             raise ScenebridgeError(f"no candidate left to rank in {target}", param="candidates",
                                    hint="give candidates, or exclude fewer items")
         lap("candidates")
 
         ranking_request = self.ranking_request(request, candidates, evidence, source_history, target_history)
-        ranking = await self._rank(request, ranking_request)
+        ranking = await self._rank(request.model_copy(update={"ranker": ranker}), ranking_request)
         timings["model"] = round(ranking.llm_seconds, 4)
         lap("ranking")
 
         top = ranking.item_ids[: request.k]
         items = {i.item_id: i for i in self.retriever.items(top)}
-        explanations = await self._explain(request, top, items, source_history) if request.explain else {}
+        explanations = (await self._explain(data, evidence, top, items, source_history + target_history)
+                        if request.explain else {})
         lap("explanation")
         timings["total"] = round(time.perf_counter() - started, 4)
 
@@ -168,10 +176,15 @@ class Recommender:
         ranker = make_ranker(request.ranker, self.llm, permutations=request.permutations, weights=self.weights)
         return await ranker.rank(ranking_request)
 
-    async def _explain(self, request, top: list[str], items: dict[str, Item], source_history):
-        liked = [e.item_id for e in source_history if e.liked] or \
-            [e.item_id for e in source_history]
-        history = {e.item_id for e in source_history}
-        evidence = {i: self.retriever.evidence_from(liked, i, k=self.explanation_evidence) for i in top}
-        results = await asyncio.gather(*(self.explainer.explain(items[i], evidence[i], history) for i in top))
+    async def _explain(self, data, evidence: UserEvidence, top: list[str], items: dict[str, Item],
+                       history: list[HistoryEntry]):
+        """Each item's evidence is what made the backbone score it: the user's own items with the
+        largest parts of its score, and their shares."""
+        attributions = attribute(data, evidence, top, top=self.explanation_evidence)
+        cited = {c.item_id for a in attributions.values() for c in a.contributions}
+        known = {i.item_id: i for i in self.retriever.items(sorted(cited))} if cited else {}
+        shown = {i: [ScoredItem(item=known[c.item_id], score=round(c.share, 4)) for c in attributions[i].contributions]
+                 for i in top}
+        history_ids = {e.item_id for e in history}
+        results = await asyncio.gather(*(self.explainer.explain(items[i], shown[i], history_ids) for i in top))
         return dict(zip(top, results, strict=True))

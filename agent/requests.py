@@ -22,7 +22,9 @@ class RecommendQuery(BaseModel):
     exclude: list[str] = Field(default_factory=list, description="Item ids never to recommend.")
     k: int = Field(default=10, ge=1, le=100)
     explain: bool = True
-    ranker: str = Field(default="verbalizer", description="One of agent.rankers.RANKERS.")
+    ranker: str | None = Field(default=None, description="One of agent.rankers.RANKERS; default: the "
+                               "store's default ranker, the one that won on validation users "
+                               "(scenebridge info shows it).")
 
     @model_validator(mode="after")
     def _one_person(self) -> RecommendQuery:

@@ -28,12 +28,12 @@ def fusion_path(store: Path, dataset: str, model: str | Path | None = None) -> P
 
 class Service:
     def __init__(self, retriever: Retriever, llm: LLMBackend | None, weights: FusionWeights,
-                 weights_path: Path | None = None):
+                 weights_path: Path | None = None, *, progress: bool = False):
         self.retriever = retriever
         self.llm = llm
         self.weights = weights
         self.weights_path = weights_path  # where fit-hybrid saves weights for this model
-        self.recommender = Recommender(retriever, llm, weights=weights)
+        self.recommender = Recommender(retriever, llm, weights=weights, progress=progress)
 
     async def recommend(self, request: RecommendRequest) -> Recommendation:
         return await self.recommender.recommend(request)
@@ -70,14 +70,16 @@ def connect_llm(settings: Settings, llm_url: str | None, model: str | Path | Non
 
 @asynccontextmanager
 async def open_service(store: Path, *, dataset: str | None = None, llm_url: str | None = None,
-                       use_llm: bool = True, model: str | Path | None = None, settings: Settings | None = None):
+                       use_llm: bool = True, model: str | Path | None = None, settings: Settings | None = None,
+                       progress: bool = False):
     """``model``: the model to rank with (packaged name or tuned directory; default: the
-    configured one); it also picks the fusion weights fitted for it."""
+    configured one); it also picks the fusion weights fitted for it. ``progress``: show a bar
+    when the store's backbone must be fitted before the first answer."""
     settings = settings or get_settings()
     retriever = Retriever(SceneStore(store), dataset)
     llm = connect_llm(settings, llm_url, model) if use_llm else None
     weights_path = fusion_path(store, retriever.dataset, model or settings.llm_model)
-    service = Service(retriever, llm, FusionWeights.load(weights_path), weights_path)
+    service = Service(retriever, llm, FusionWeights.load(weights_path), weights_path, progress=progress)
     try:
         yield service
     finally:

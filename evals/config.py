@@ -14,7 +14,7 @@ from agent.rankers.base import OrderDesign
 
 
 class RunConfig(BaseModel):
-    protocol: Literal["warm", "cold", "retrieved"] = "warm"
+    protocol: Literal["warm", "cold", "retrieved", "full", "full-cold"] = "warm"
     dataset: str = "ml-1m"
     source: str = "Comedy"
     target: str = "Sci-Fi"
@@ -45,6 +45,14 @@ class RunConfig(BaseModel):
         if value not in RANKERS:
             raise ValueError(f"unknown ranker {value!r}; choose one of {', '.join(RANKERS)}")
         return value
+
+    @model_validator(mode="after")
+    def _full_needs_scores(self) -> RunConfig:
+        if self.protocol in ("full", "full-cold") and self.ranker in ("verbalizer", "listwise"):
+            raise ValueError(f"the {self.protocol} protocol ranks every unseen target item (hundreds): the "
+                             f"{self.ranker} ranker reads a short list; use --protocol retrieved, or a score "
+                             "ranker (backbone, ease, ials, hybrid, ...)")
+        return self
 
     @model_validator(mode="after")
     def _ablation_applies(self) -> RunConfig:

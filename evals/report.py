@@ -62,7 +62,7 @@ def aggregate(rows: list[EvalRow], config: RunConfig, data, out: Path | None = N
         metrics["position_spread_null"], metrics["position_spread_p"] = position_spread_null(
             quarter, ndcg, metrics["ndcg@10"], seed=config.seed)
 
-    if config.protocol == "retrieved":
+    if config.protocol in ("retrieved", "full", "full-cold"):
         scene = data.scene(config.target)
         lists = [r.ranking[: config.k] for r in rows]
         popularity = dict(zip(scene.items.tolist(), scene.popularity.tolist(), strict=True))
@@ -150,7 +150,7 @@ def write_report(out: Path, config: RunConfig, retriever, data) -> RunMetrics:
              "| metric | value |", "|---|---:|"]
     values = metrics.by_key()
     for key in [*(f"ndcg@{k}" for k in NDCG_KS), *(f"hr@{k}" for k in HR_KS), "mrr", "precision@10",
-                "recall@10", "invalid_rate", "out_of_candidates_rate", "duplicates_rate", "missing_rate",
+                "recall@10", "recall@20", "invalid_rate", "out_of_candidates_rate", "duplicates_rate", "missing_rate",
                 "history_error_rate", "fallback_rate", "position_spread", "position_spread_null",
                 "position_spread_p", "coverage", "novelty",
                 "intra_list_diversity", "held_out_retrieved_rate", "seconds_p50", "seconds_p95",
@@ -167,8 +167,8 @@ def write_report(out: Path, config: RunConfig, retriever, data) -> RunMetrics:
     return metrics
 
 
-TABLE_COLUMNS = ("ndcg@10", "hr@10", "ndcg@5", "mrr", "invalid_rate", "fallback_rate", "position_spread",
-                 "wall_seconds")
+TABLE_COLUMNS = ("ndcg@10", "hr@10", "ndcg@5", "mrr", "recall@20", "coverage", "novelty", "invalid_rate",
+                 "fallback_rate", "position_spread", "wall_seconds")
 
 
 def runs_table(runs: list[Path]) -> str:

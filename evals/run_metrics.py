@@ -31,11 +31,13 @@ class RunMetrics(BaseModel):
     hr_at_1: float | None = _at("hr@1")
     hr_at_5: float | None = _at("hr@5")
     hr_at_10: float | None = _at("hr@10")
+    hr_at_20: float | None = _at("hr@20")
     mrr: float | None = None
     precision_at_5: float | None = _at("precision@5")
     precision_at_10: float | None = _at("precision@10")
     recall_at_5: float | None = _at("recall@5")
     recall_at_10: float | None = _at("recall@10")
+    recall_at_20: float | None = _at("recall@20")
     # Share of users whose answer had each kind of output error, fell back, or recommended history.
     invalid_rate: float | None = None
     out_of_candidates_rate: float | None = None
@@ -49,7 +51,7 @@ class RunMetrics(BaseModel):
     position_spread: float | None = None
     position_spread_null: float | None = None
     position_spread_p: float | None = None
-    # Beyond accuracy, retrieved protocol only.
+    # Beyond accuracy: retrieved and full-catalogue protocols.
     coverage: float | None = None
     novelty: float | None = None
     intra_list_diversity: float | None = None

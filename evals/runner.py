@@ -8,6 +8,7 @@ and ``report.md`` with plots (evals/report.py).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -18,6 +19,7 @@ from agent.candidates import load_scene_data
 from agent.cases import Case, active_users, build_cases, rank_metrics, true_item_position, users_in
 from agent.rankers import LLM_RANKERS, make_ranker
 from agent.requests import RecommendRequest
+from agent.selection import ensure_backbone
 from agent.service import Service, open_service
 from agent.tuning.split import check_disjoint
 from core.errors import ScenebridgeError
@@ -57,8 +59,10 @@ def prepare_run_dir(out: Path, config: RunConfig) -> set[str]:
 async def evaluate_case(service: Service, data, case: Case, config: RunConfig) -> EvalRow:
     started = time.perf_counter()
     evidence = case.evidence
+    if not config.transfer:  # the ablation: nothing from the source scene reaches any score
+        case = dataclasses.replace(case, evidence=evidence.model_copy(update={"source_items": ()}))
     request = service.case_request(data, case)
-    if not config.transfer:  # the ablation: nothing from the source scene reaches the ranker
+    if not config.transfer:  # nor the prompt
         request = request.model_copy(update={
             "evidence": [],
             "generator_scores": {k: v for k, v in request.generator_scores.items() if k not in CROSS_SCENE},
@@ -102,10 +106,11 @@ async def run(config: RunConfig, out: Path, *, progress: bool = True) -> Path:
         data = load_scene_data(service.retriever)
         for scene in (config.source, config.target):
             service.retriever.check_scene(scene)
+        ensure_backbone(data, config.source, config.target, progress=progress)  # chosen on validation users
         pool = users_in(active_users(data, config.source, config.target), "test")
         cases = build_cases(data, config.protocol, source=config.source, target=config.target, users=config.users,
                             seed=config.seed, negatives=config.n_negatives, sampling=config.negatives, pool=pool,
-                            retrieved=config.retrieved)
+                            retrieved=config.retrieved, retrieve_with=service.weights.weights)
         check_disjoint(config.model, config.dataset, (c.user_id for c in cases))
         todo = [c for c in cases if c.user_id not in done]
         limit = asyncio.Semaphore(config.concurrency)

@@ -4,11 +4,12 @@ once (a few vectorised sparse products), then candidates are picked and read off
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from agent.candidates.attribution import Attributing, Attribution
 from agent.candidates.base import CandidateGenerator
 from agent.candidates.candidate_set import Candidate, CandidateSet, ScoreStats
 from agent.candidates.evidence import Query, UserEvidence, resolve
@@ -16,7 +17,7 @@ from agent.candidates.registry import make_generator
 from agent.candidates.scene_data import SceneData
 from core.errors import ScenebridgeError
 
-DEFAULT_GENERATORS = ("popularity", "itemknn", "cross_cooc", "embedding")
+DEFAULT_GENERATORS = ("popularity", "itemknn", "cross_cooc", "embedding", "ease", "ials", "backbone")
 GeneratorSpec = str | CandidateGenerator | dict[str, Any]
 
 
@@ -64,10 +65,12 @@ def _candidate_set(query: Query, scores: np.ndarray, columns: np.ndarray, names:
 def generate_candidates(data: SceneData, evidence: UserEvidence, *,
                         generators: Sequence[GeneratorSpec] = DEFAULT_GENERATORS,
                         per_generator: int = 50, limit: int = 100,
-                        exclude: Iterable[str] = ()) -> CandidateSet:
+                        exclude: Iterable[str] = (),
+                        weights: Mapping[str, float] | None = None) -> CandidateSet:
     """The union of each generator's ``per_generator`` best target items (items it scores > 0),
     never an item of the target history or ``exclude`` (ids outside the target scene are ignored
-    there); every candidate carries every generator's score; sorted by the default fused score
+    there); every candidate carries every generator's score; sorted by the score fused with
+    ``weights`` (default: 1 for every generator; a weight for a generator not used is ignored)
     and cut to ``limit``."""
     if per_generator < 1 or limit < 1:
         raise ScenebridgeError("per_generator and limit must be at least 1", param="limit")
@@ -88,7 +91,9 @@ def generate_candidates(data: SceneData, evidence: UserEvidence, *,
             picked[allowed[np.argsort(-row[allowed], kind="stable")[:k]]] = True
     columns = np.flatnonzero(picked)
     candidates = _candidate_set(query, scores, columns, names, _stats(scores, unseen, names))
-    return candidates.ranked().top(limit)
+    if weights is not None:
+        weights = {name: w for name, w in weights.items() if name in names}
+    return candidates.ranked(weights).top(limit)
 
 
 def score_candidates(data: SceneData, evidence: UserEvidence, item_ids: Sequence[str], *,
@@ -101,3 +106,13 @@ def score_candidates(data: SceneData, evidence: UserEvidence, item_ids: Sequence
     columns = np.array([data.column(query.target, i) for i in dict.fromkeys(item_ids)], dtype=np.int64)
     scores = score_matrix(data, query, chosen)
     return _candidate_set(query, scores, columns, names, _stats(scores, _unseen(query), names))
+
+
+def attribute(data: SceneData, evidence: UserEvidence, item_ids: Sequence[str], *,
+              generator: GeneratorSpec = "backbone", top: int = 3) -> dict[str, Attribution]:
+    """Why ``generator`` (a backbone) scored each item: the user's items that made its score."""
+    chosen = make_generator(generator)
+    if not isinstance(chosen, Attributing):
+        raise ScenebridgeError(f"the {chosen.name} generator cannot say which items made its scores",
+                               hint="use backbone, ease or ials", param="generator")
+    return chosen.attribute(data, resolve(data, evidence), list(item_ids), top=top)

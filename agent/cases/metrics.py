@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 NDCG_KS = (1, 5, 10, 20)
-HR_KS = (1, 5, 10)
+HR_KS = (1, 5, 10, 20)
+RECALL_KS = (5, 10, 20)
 
 
 def positions(better: int, tied: int) -> np.ndarray:
@@ -20,18 +21,19 @@ def positions(better: int, tied: int) -> np.ndarray:
 
 
 def rank_metrics(better: int | None, tied: int = 0) -> dict[str, float]:
-    """NDCG@{1,5,10,20}, HR@{1,5,10}, MRR, precision/recall@{5,10}; ``better=None`` means the true
-    item is not among the candidates (retrieved protocol): every metric is 0."""
+    """NDCG@{1,5,10,20}, HR@{1,5,10,20}, MRR, precision@{5,10}, recall@{5,10,20}; ``better=None``
+    means the true item is not among the candidates (retrieved protocol): every metric is 0."""
     if better is None:
         zero = {f"ndcg@{k}": 0.0 for k in NDCG_KS} | {f"hr@{k}": 0.0 for k in HR_KS}
-        return zero | {"mrr": 0.0, "precision@5": 0.0, "precision@10": 0.0, "recall@5": 0.0, "recall@10": 0.0}
+        return zero | {"mrr": 0.0, "precision@5": 0.0, "precision@10": 0.0} | {f"recall@{k}": 0.0 for k in RECALL_KS}
     p = positions(better, tied)
     out = {f"ndcg@{k}": float(np.where(p < k, 1.0 / np.log2(p + 2), 0.0).mean()) for k in NDCG_KS}
     out |= {f"hr@{k}": float((p < k).mean()) for k in HR_KS}
     out["mrr"] = float((1.0 / (p + 1)).mean())
     for k in (5, 10):  # one relevant item: recall@k = hit@k, precision@k = hit@k / k
-        hit = float((p < k).mean())
-        out[f"recall@{k}"], out[f"precision@{k}"] = hit, hit / k
+        out[f"precision@{k}"] = float((p < k).mean()) / k
+    for k in RECALL_KS:
+        out[f"recall@{k}"] = float((p < k).mean())
     return out
 
 

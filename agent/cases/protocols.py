@@ -7,6 +7,8 @@
 - ``cold``: the same, with the whole target history hidden: only source-scene evidence remains.
 - ``retrieved``: warm evidence, but the candidates come from the system's own generators, so the
   held-out item may be missing.
+- ``full`` and ``full-cold``: what a user experiences: warm (resp. cold) evidence, and every target
+  item the user never interacted with is a candidate, the held-out item counted wherever it lands.
 The user's id travels with the evidence, so the generators' counts leave their own
 interactions out. Cases are seeded: every ranker of a comparison sees the same users, candidates
 and candidate order (``Case.order``, shuffled so the held-out item's position carries no signal).
@@ -25,9 +27,12 @@ from agent.candidates.generate import generate_candidates
 from agent.candidates.scene_data import SceneData
 from core.errors import ScenebridgeError
 
-Protocol = Literal["warm", "cold", "retrieved"]
+Protocol = Literal["warm", "cold", "retrieved", "full", "full-cold"]
 Sampling = Literal["uniform", "popular"]
-PROTOCOLS: tuple[str, ...] = ("warm", "cold", "retrieved")
+PROTOCOLS: tuple[str, ...] = ("warm", "cold", "retrieved", "full", "full-cold")
+FULL_PROTOCOLS: tuple[str, ...] = ("full", "full-cold")
+COLD_PROTOCOLS: tuple[str, ...] = ("cold", "full-cold")
+
 
 def active_users(data: SceneData, source: str, target: str, minimum: int = 5) -> list[str]:
     """Users with at least ``minimum`` items in both scenes, sorted by id."""
@@ -92,23 +97,41 @@ def leave_last_out_cases(data: SceneData, *, source: str, target: str, users: in
     return cases
 
 
+def full_catalogue(data: SceneData, cases: list[Case], seed: int) -> list[Case]:
+    """The same users, each with every target item they never interacted with as a negative
+    (seeded shuffle: ties are broken at random, never by the listed order)."""
+    rng = np.random.default_rng(seed + 2)
+    out = []
+    for case in cases:
+        scene = data.scene(case.evidence.target_scene)
+        seen = {e.item_id for e in data.history(case.user_id, scene.scene)}
+        negatives = tuple(str(i) for i in scene.items if str(i) not in seen)
+        order = tuple(str(i) for i in rng.permutation([case.held_out, *negatives]))
+        out.append(Case(evidence=case.evidence, held_out=case.held_out, negatives=negatives, order=order))
+    return out
+
+
 def build_cases(data: SceneData, protocol: Protocol, *, source: str, target: str, users: int,
                 seed: int = 0, negatives: int = 19, sampling: Sampling = "uniform",
-                pool: Sequence[str] | None = None, retrieved: int = 20) -> list[Case]:
+                pool: Sequence[str] | None = None, retrieved: int = 20,
+                retrieve_with: dict[str, float] | None = None) -> list[Case]:
     """The cases of one protocol. ``retrieved`` replaces the sampled candidates with the top
-    ``retrieved`` items of the generators' default fusion (seeded shuffle; the held-out item
-    is in them only if the generators found it)."""
+    ``retrieved`` items of the generators fused with ``retrieve_with`` (seeded shuffle; the
+    held-out item is in them only if the generators found it); the full protocols rank the
+    whole unseen target scene."""
     if protocol not in PROTOCOLS:
         raise ScenebridgeError(f"unknown protocol {protocol!r}", hint=f"one of {', '.join(PROTOCOLS)}",
                                param="protocol")
     cases = leave_last_out_cases(data, source=source, target=target, users=users, negatives=negatives,
-                                 seed=seed, cold=protocol == "cold", pool=pool, sampling=sampling)
+                                 seed=seed, cold=protocol in COLD_PROTOCOLS, pool=pool, sampling=sampling)
+    if protocol in FULL_PROTOCOLS:
+        return full_catalogue(data, cases, seed)
     if protocol != "retrieved":
         return cases
     rng = np.random.default_rng(seed + 1)
     out = []
     for case in cases:
-        generated = generate_candidates(data, case.evidence, limit=retrieved).item_ids
+        generated = generate_candidates(data, case.evidence, limit=retrieved, weights=retrieve_with).item_ids
         order = tuple(str(i) for i in rng.permutation(generated))
         negatives_ = tuple(i for i in order if i != case.held_out)
         out.append(Case(evidence=case.evidence, held_out=case.held_out, negatives=negatives_, order=order))

@@ -12,6 +12,10 @@ from core.errors import NotFoundError
 LLM_RANKERS = ("verbalizer", "listwise", "hybrid")
 BASELINE_RANKERS = ("random", *SCORE_BASELINES)
 RANKERS = (*LLM_RANKERS, *BASELINE_RANKERS)
+BACKBONE_RANKERS = ("backbone", "ease", "ials")
+# What a person may ask a front-end for: the backbones and the LLM rankers (baselines are for
+# evaluations).
+SERVING_RANKERS = (*BACKBONE_RANKERS, *LLM_RANKERS)
 
 
 def make_ranker(name: str, llm: LLMBackend | None, *, permutations: int = 1, seed: int = 0,
@@ -38,7 +42,9 @@ def make_ranker(name: str, llm: LLMBackend | None, *, permutations: int = 1, see
 
 
 __all__ = [
+    "BACKBONE_RANKERS",
     "BASELINE_RANKERS",
+    "SERVING_RANKERS",
     "LLM_RANKERS",
     "RANKERS",
     "HybridRanker",

@@ -12,9 +12,10 @@ import numpy as np
 from agent.rankers.base import Ranking, RankingRequest, order_by
 from core.errors import ScenebridgeError
 
-# Baseline ranker name -> candidate generator whose score it ranks by.
-SCORE_BASELINES = {"popularity": "popularity", "itemknn": "itemknn", "embedding": "embedding",
-                   "cross_cooc": "cross_cooc"}
+# Score ranker name -> candidate generator whose score it ranks by: the collaborative backbones
+# (``backbone`` is the model validation chose) and the heuristic baselines.
+SCORE_BASELINES = {"backbone": "backbone", "ease": "ease", "ials": "ials", "popularity": "popularity",
+                   "itemknn": "itemknn", "embedding": "embedding", "cross_cooc": "cross_cooc"}
 
 
 class ScoreRanker:

@@ -10,6 +10,7 @@ import typer
 from core.errors import ScenebridgeError
 from core.settings import offline_environment
 from scenebridge.cli import (
+    backbone_command,
     data_commands,
     eval_commands,
     fit_command,
@@ -32,6 +33,7 @@ app = typer.Typer(
 data_commands.register(app)
 retrieval_commands.register(app)
 recommend_command.register(app)
+backbone_command.register(app)
 fit_command.register(app)
 eval_commands.register(app)
 llm_commands.register(app)

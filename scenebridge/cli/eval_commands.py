@@ -18,14 +18,16 @@ eval_app = typer.Typer(help="Evaluate rankers offline on real scenes, and compar
 @eval_app.callback()
 def run_eval(
     ctx: typer.Context,
-    protocol: Annotated[str, typer.Option(help="warm | cold | retrieved")] = "warm",
+    protocol: Annotated[str, typer.Option(help="warm | cold (1 held-out + sampled negatives) | retrieved (the "
+                                          "system's own candidates) | full | full-cold (every unseen target "
+                                          "item)")] = "warm",
     dataset: Annotated[str, typer.Option(help="Dataset in the store.")] = "ml-1m",
     source: Annotated[str, typer.Option(help="Source scene.")] = "Comedy",
     target: Annotated[str, typer.Option(help="Target scene.")] = "Sci-Fi",
     users: Annotated[int, typer.Option(min=1, help="Test-split users to evaluate.")] = 200,
     seed: Annotated[int, typer.Option(help="Seed of users, negatives and candidate order.")] = 0,
-    ranker: Annotated[str, typer.Option(help="verbalizer | listwise | hybrid | random | popularity | "
-                                        "itemknn | embedding | cross_cooc")] = "popularity",
+    ranker: Annotated[str, typer.Option(help="backbone | ease | ials | verbalizer | listwise | hybrid | random | "
+                                        "popularity | itemknn | embedding | cross_cooc")] = "popularity",
     transfer: Annotated[bool, typer.Option(help="--no-transfer: no source-scene evidence (ablation).")] = True,
     prompt: Annotated[str | None, typer.Option(help="Prompt template of an LLM ranker.")] = None,
     permutations: Annotated[int, typer.Option(min=1, max=10, help="Candidate orders per LLM ranking "

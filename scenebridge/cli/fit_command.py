@@ -23,19 +23,21 @@ def fit_hybrid(
     dataset: DatasetOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Fit the weights that fuse the LLM with the candidate generators (validation users only;
-    evaluations report test users). Saved beside the store; --ranker hybrid then uses them."""
+    """Fit the weights that fuse the LLM with the candidate generators and the backbone
+    (validation users only; evaluations report test users). Saved beside the store; --ranker
+    hybrid then uses them, and the hybrid becomes the default ranker only if it beats the backbone
+    out of sample on those users."""
     from agent.service import open_service
-    from evals.fusion_fit import fit
+    from evals.fusion_fit import fit, record_default
 
     async def run():
         async with open_service(store_path(store), dataset=dataset, llm_url=llm_url, model=model) as service:
             weights = await fit(service, users=users, seed=seed, cold=cold, permutations=permutations,
                                 progress=not json_output)
             weights.save(service.weights_path)
-            return weights
+            return weights, record_default(service, weights)
 
-    weights = asyncio.run(run())
+    weights, choice = asyncio.run(run())
     if json_output:
         print_json(weights)
         return
@@ -44,6 +46,8 @@ def fit_hybrid(
     typer.echo(f"NDCG@10 on {info['users']} validation users: fitted {info['ndcg@10']}, "
                f"default weights {info['ndcg@10_default_weights']}; alone: "
                + ", ".join(f"{k} {v}" for k, v in info["ndcg@10_alone"].items()))
+    typer.echo(f"hybrid out of sample (fitted on the other half): {info['ndcg@10_cross_validated']}; "
+               f"default ranker: {choice.default_ranker} ({choice.decided_by})")
 
 
 def register(app: typer.Typer) -> None:

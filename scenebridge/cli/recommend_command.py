@@ -24,7 +24,9 @@ def recommend(
     source: Annotated[str | None, typer.Option("--source", help="Scene of the evidence [default: the "
                                                "store's source scene].")] = None,
     k: Annotated[int, typer.Option("--k", min=1, max=100, help="How many to recommend.")] = 10,
-    ranker: Annotated[str, typer.Option("--ranker", help="verbalizer | listwise | hybrid")] = "verbalizer",
+    ranker: Annotated[str | None, typer.Option("--ranker", help="backbone | ease | ials | verbalizer | listwise | "
+                                               "hybrid [default: the store's default ranker, chosen on validation "
+                                               "users; scenebridge info shows it].")] = None,
     permutations: Annotated[int, typer.Option("--permutations", min=1, max=10,
                                               help="Candidate orders averaged against position bias (rotations: 4 "
                                                    "list every candidate once in every quarter).")] = 1,
@@ -38,7 +40,9 @@ def recommend(
     dataset: DatasetOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Rank candidates of a target scene with the local LLM, from the user's other scenes."""
+    """Recommend items of a target scene from the user's other scenes: candidates from the
+    collaborative backbone, ranked by the store's default ranker (or --ranker), each explained by
+    the user's own items that made its score."""
     from agent.requests import RecommendRequest
     from core.errors import ScenebridgeError
 
@@ -62,7 +66,7 @@ def recommend(
 async def _run(request, llm_url, store, dataset):
     from agent.service import open_service
 
-    async with open_service(store_path(store), dataset=dataset, llm_url=llm_url) as service:
+    async with open_service(store_path(store), dataset=dataset, llm_url=llm_url, progress=True) as service:
         return await service.recommend(request)
 
 

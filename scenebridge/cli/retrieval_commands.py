@@ -88,11 +88,26 @@ def history(
 
 
 def info(store: StoreOption = None, json_output: JsonOption = False) -> None:
-    """What the store holds: datasets, scene splits, counts, size."""
+    """What the store holds: datasets, scene splits, counts, size, and for each scene pair the
+    backbone and default ranker chosen on validation users (scenebridge fit-backbone)."""
+    from agent.candidates import recorded_choices
     from retrievers import SceneStore
 
     target = SceneStore(store_path(store))
     datasets = {name: entry.model_dump() for name, entry in target.datasets().items()}
+    choices = {}
+    for name, entry in target.datasets().items():
+        current = [c for c in recorded_choices(target.path, name)
+                   if c.ingested_at == entry.ingested_at and (c.source, c.target) == (entry.source, entry.target)]
+        if current:
+            choices[name] = current[0]
+    for name, choice in choices.items():
+        datasets[name]["backbone"] = {
+            "pair": f"{choice.source} -> {choice.target}", "models": choice.backbone,
+            "configs": {w: choice.config(m, w) for w, m in choice.backbone.items()},
+            "default_ranker": choice.default_ranker, "decided_by": choice.decided_by,
+            "validation": {n: s.model_dump() for n, s in choice.rankers.items()},
+            "validation_users": choice.validation_users, "fitted_at": choice.fitted_at}
     document = {"store": str(target.path), "bytes": target.size_bytes(), "datasets": datasets}
     if json_output:
         print_json(document)
@@ -101,6 +116,16 @@ def info(store: StoreOption = None, json_output: JsonOption = False) -> None:
              ("split", "items", "histories", "users", "complete", "ingested_at")}}
             for name, entry in document["datasets"].items()]
     print_table(f"{target.path} ({document['bytes'] / 1e6:.1f} MB)", rows)
+    for name in datasets:
+        choice = choices.get(name)
+        if choice is None:
+            typer.echo(f"{name}: no backbone fitted yet (scenebridge fit-backbone, or on first use)")
+            continue
+        models = ", ".join(f"{w} users {m} ({', '.join(f'{k}={v:g}' for k, v in choice.config(m, w).items())})"
+                           for w, m in choice.backbone.items())
+        figures = ", ".join(f"{n} {s.mean:.4f}" for n, s in choice.rankers.items())
+        typer.echo(f"{name} {choice.source} -> {choice.target}: backbone {models}; default ranker "
+                   f"{choice.default_ranker} (validation: {figures}; {choice.decided_by})")
 
 
 def register(app: typer.Typer) -> None:

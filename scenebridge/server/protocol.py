@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from agent.rankers import LLM_RANKERS
+from agent.rankers import SERVING_RANKERS
 from agent.requests import RecommendQuery
 from core.errors import ParamError
 
@@ -181,7 +181,7 @@ class RecommendationsRequest(RecommendQuery):
 
     # The domain query (agent.requests.RecommendQuery) gives the fields, their defaults and the
     # user-or-likes rule; HTTP adds its limits: names and lists bounded, k at most MAX_K, the LLM
-    # rankers only, no unknown parameter (RecommendRequest's n_candidates and permutations stay
+    # rankers and the backbones only, no unknown parameter (RecommendRequest's n_candidates and permutations stay
     # the server's).
     model_config = ConfigDict(extra="forbid")
     user_id: Annotated[str | None, _QUERY["user_id"], Field(max_length=MAX_NAME)]
@@ -191,7 +191,10 @@ class RecommendationsRequest(RecommendQuery):
     candidates: Annotated[list[str] | None, _QUERY["candidates"], Field(min_length=1, max_length=MAX_LIST)]
     exclude: Annotated[list[str], _QUERY["exclude"], Field(max_length=MAX_LIST)]
     k: Annotated[int, _QUERY["k"], Field(le=MAX_K)]
-    ranker: Annotated[Literal[LLM_RANKERS], _QUERY["ranker"], Field(description="How the model ranks.")]
+    ranker: Annotated[Literal[SERVING_RANKERS] | None, _QUERY["ranker"],
+                      Field(description="How the items are ranked: backbone | ease | ials (collaborative) or "
+                                        "verbalizer | listwise | hybrid (the model); default: the store's default "
+                                        "ranker, chosen on validation users.")]
 
 
 class PromptInfoOut(BaseModel):

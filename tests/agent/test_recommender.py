@@ -5,10 +5,12 @@ import socket
 
 import pytest
 
+from agent.candidates import attribute, load_scene_data, user_evidence
 from agent.explain import evidence_sentence
 from agent.llm import Completion, OpenAIBackend
 from agent.recommender import Recommender, shown_title
 from agent.requests import RecommendRequest
+from agent.selection import ensure_backbone
 from core.domain import ScoredItem
 from core.errors import NotFoundError, ScenebridgeError
 from tests.agent.fake_llm import FakeLLM, prefers
@@ -24,16 +26,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def own_items(retriever, user: str) -> set[str]:
+    return set(retriever.history(user, "Comedy").item_ids) | set(retriever.history(user, "Sci-Fi").item_ids)
+
+
 def test_a_user_gets_k_explained_target_items(retriever):
     seen = set(retriever.history("100k_1", "Sci-Fi").item_ids)
-    result = recommend(retriever, FakeLLM(prefers({})), user_id="100k_1", target_scene="Sci-Fi", k=5)
+    result = recommend(retriever, FakeLLM(prefers({})), user_id="100k_1", target_scene="Sci-Fi", k=5,
+                       ranker="verbalizer")
     assert len(result.items) == 5 and [i.rank for i in result.items] == [1, 2, 3, 4, 5]
     assert all(retriever.items([i.item_id])[0].scene == "Sci-Fi" for i in result.items)
     assert not {i.item_id for i in result.items} & seen
-    comedy = set(retriever.history("100k_1", "Comedy").item_ids)
     for item in result.items:
         assert item.explanation.startswith("Because you enjoyed") and item.explanation_source == "llm"
-        assert item.evidence and set(item.evidence) <= comedy
+        assert item.evidence and set(item.evidence) <= own_items(retriever, "100k_1")
     assert result.dropped_citations == 5  # one invented title per explanation, dropped
     assert result.source_scene == "Comedy" and result.prompt.template == "verbalizer"
     assert {"retrieval", "candidates", "ranking", "model", "explanation", "total"} <= set(result.timings)
@@ -41,24 +47,44 @@ def test_a_user_gets_k_explained_target_items(retriever):
 
 def test_the_llm_decides_the_order(retriever):
     base = recommend(retriever, FakeLLM(prefers({})), user_id="100k_1", target_scene="Sci-Fi", k=20,
-                     explain=False)
+                     explain=False, ranker="verbalizer")
     last = base.items[-1].item_id
     shown = shown_title(retriever.items([last])[0])  # the fake reads titles as the prompt shows them
     steered = recommend(retriever, FakeLLM(prefers({shown: 0.99})), user_id="100k_1", target_scene="Sci-Fi",
-                        k=20, explain=False)
+                        k=20, explain=False, ranker="verbalizer")
     assert steered.items[0].item_id == last and steered.fallback is None
 
 
 def test_model_down_falls_back_and_says_so(retriever):
     dead = OpenAIBackend(base_url=f"http://127.0.0.1:{free_port()}/v1", max_retries=0, timeout_s=5)
-    result = recommend(retriever, dead, user_id="100k_1", target_scene="Sci-Fi", k=5)
+    result = recommend(retriever, dead, user_id="100k_1", target_scene="Sci-Fi", k=5, ranker="verbalizer")
     assert result.fallback.startswith("LLMUnavailable")
     assert len(result.items) == 5
-    comedy = set(retriever.history("100k_1", "Comedy").item_ids)
-    for item in result.items:  # the evidence sentence, over the user's own closest comedies
-        assert item.explanation_source == "evidence" and item.evidence and set(item.evidence) <= comedy
-        shown = [ScoredItem(item=i, score=0.0) for i in retriever.items(item.evidence)]
+    data = load_scene_data(retriever)
+    evidence = user_evidence(data, "100k_1", source="Comedy", target="Sci-Fi")
+    why = attribute(data, evidence, [i.item_id for i in result.items])
+    for item in result.items:  # the evidence sentence, over the user's items that made the score
+        assert item.explanation_source == "evidence" and item.evidence
+        assert item.evidence == [c.item_id for c in why[item.item_id].contributions]
+        shown = [ScoredItem(item=i, score=round(c.share, 4))
+                 for i, c in zip(retriever.items(item.evidence), why[item.item_id].contributions, strict=True)]
         assert item.explanation == evidence_sentence(retriever.items([item.item_id])[0], shown)
+
+
+def test_without_a_ranker_named_the_stores_default_ranks(retriever):
+    """The default is what validation chose (the backbone, on ML-100k), recorded in the store."""
+    data = load_scene_data(retriever)
+    choice = ensure_backbone(data, "Comedy", "Sci-Fi", progress=False)
+    result = recommend(retriever, None, user_id="100k_1", target_scene="Sci-Fi", k=10, explain=False)
+    assert result.ranker == choice.default_ranker and result.fallback is None
+    named = recommend(retriever, None, user_id="100k_1", target_scene="Sci-Fi", k=10, explain=False,
+                      ranker=choice.default_ranker)
+    assert [i.item_id for i in result.items] == [i.item_id for i in named.items]
+    # the candidates are the backbone's best, and the backbone ranks them in its own order
+    backbone = recommend(retriever, None, user_id="100k_1", target_scene="Sci-Fi", k=10, explain=False,
+                         ranker="backbone")
+    scores = [i.score for i in backbone.items]
+    assert scores == sorted(scores, reverse=True)
 
 
 def test_garbage_model_falls_back(retriever):
@@ -69,7 +95,7 @@ def test_garbage_model_falls_back(retriever):
 
 def test_likes_for_a_person_not_in_the_data(retriever):
     result = recommend(retriever, FakeLLM(prefers({})), likes=["groundhog day", "Annie Hall"],
-                       target_scene="Sci-Fi", k=3)
+                       target_scene="Sci-Fi", k=3, ranker="verbalizer")
     assert result.user is None and len(result.items) == 3
     assert set(result.items[0].evidence) <= {"Groundhog Day (1993)", "Annie Hall (1977)"}
 

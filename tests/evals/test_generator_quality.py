@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.candidates import score_candidates
+from agent.candidates import DEFAULT_GENERATORS, score_candidates
 from agent.cases import expected_at_10, leave_last_out_cases, rank_metrics, true_item_position
 from evals.generator_quality import FUSED, RANDOM, generator_rows, leave_last_out
 from tests.agent.candidates.conftest import SOURCE, TARGET
@@ -38,7 +38,8 @@ def test_random_is_what_theory_says(reports):
 def test_a_generators_rows_are_the_harness_rows(data):
     cases = leave_last_out_cases(data, source=SOURCE, target=TARGET, users=20, seed=0)
     rows = generator_rows(data, cases)
-    assert list(rows) == ["popularity", "itemknn", "cross_cooc", "embedding", FUSED, RANDOM]
+    assert list(rows) == [*DEFAULT_GENERATORS, FUSED, RANDOM]
+    assert {"ease", "ials", "backbone"} <= set(DEFAULT_GENERATORS)
     for n, case in enumerate(cases):
         scored = score_candidates(data, case.evidence, case.candidates)
         fused = dict(zip(scored.item_ids, scored.fused(), strict=True))

@@ -67,5 +67,10 @@ def test_without_a_model_server_health_says_so_and_answers_still_come(app):
         health = client.get("/health").json()
         assert health["model_server"]["state"] == "disabled" and health["status"] == "degraded"
         answer = client.post("/v1/chat/completions", json=ASK).json()
-    assert answer["recommendations"]["fallback"] == "no model server configured"
-    assert "Ranked by candidate scores" in answer["choices"][0]["message"]["content"]
+        llm_asked = client.post("/v1/recommendations", json={"user_id": "100k_1", "target_scene": "Sci-Fi", "k": 3,
+                                                             "ranker": "verbalizer"}).json()
+    # The default ranker (the backbone, chosen on validation users) needs no model server...
+    assert answer["recommendations"]["ranker"] == "backbone" and answer["recommendations"]["fallback"] is None
+    assert "Ranked by candidate scores" not in answer["choices"][0]["message"]["content"]
+    # ...while a ranker that does falls back to the candidate scores and says why.
+    assert llm_asked["fallback"] == "no model server configured" and len(llm_asked["items"]) == 3

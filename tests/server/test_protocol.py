@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import to_jsonable_python
 
-from agent.rankers import LLM_RANKERS, RANKERS, OutputErrors, PromptInfo
+from agent.rankers import LLM_RANKERS, RANKERS, SERVING_RANKERS, OutputErrors, PromptInfo
 from agent.requests import Recommendation, RecommendedItem, RecommendQuery, RecommendRequest
 from retrievers import StoreInfo
 from scenebridge.server.errors import _validation
@@ -117,7 +117,9 @@ def test_the_http_request_is_the_domain_query_narrowed():
         assert default(field) == default(domain) and field.is_required() == domain.is_required(), name
         if name != "ranker":
             assert field.annotation == domain.annotation, name
-    assert get_args(wire["ranker"].annotation) == LLM_RANKERS and set(LLM_RANKERS) < set(RANKERS)
+    choices, none = get_args(wire["ranker"].annotation)
+    assert get_args(choices) == SERVING_RANKERS and none is type(None)  # None: the store's default ranker
+    assert set(LLM_RANKERS) < set(SERVING_RANKERS) < set(RANKERS) and "random" not in SERVING_RANKERS
     assert {"n_candidates", "permutations"} <= set(RecommendRequest.model_fields) - set(wire)
     body = RecommendationsRequest(likes=["Groundhog Day"], target_scene="sci-fi", k=MAX_K, ranker="listwise")
     request = RecommendRequest.model_validate({**body.model_dump(), "target_scene": "Sci-Fi"})
@@ -143,7 +145,7 @@ LIKES = {"likes": ["Groundhog Day"], "target_scene": "Sci-Fi"}
     ({**LIKES, "n_candidates": 30}, "n_candidates", "extra_forbidden", "unknown parameter 'n_candidates'"),
     ({**LIKES, "likes": "Groundhog Day"}, "likes", "list_type", "likes: Input should be a valid list"),
     ({**LIKES, "ranker": "popularity"}, "ranker", "literal_error",
-     "ranker: Input should be 'verbalizer', 'listwise' or 'hybrid'"),
+     "ranker: Input should be 'backbone', 'ease', 'ials', 'verbalizer', 'listwise' or 'hybrid'"),
     ({**LIKES, "target_scene": "x" * 201}, "target_scene", "string_too_long",
      "target_scene: String should have at most 200 characters"),
     ({**LIKES, "source_scene": "x" * 201}, "source_scene", "string_too_long",

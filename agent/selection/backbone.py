@@ -1,0 +1,177 @@
+"""Choose the backbone on validation users, fit it, and record the choice in the store.
+
+Each model's hyper-parameters are swept on the ``validation`` split (warm and cold users apart:
+EASE's best lambda differs by protocol), scored exactly as the production generators score
+(EASE with the user's row taken out of the fit; iALS fitted without every validation user's row
+and each user folded in). Per kind of user the configuration with the best criterion (mean NDCG@10
+over uniform, popular and full-catalogue candidates) wins within each model, and the better
+model becomes ``backbone``. Then the chosen fits are made and persisted, and the default ranker
+is decided among the rankers that need no model server (``rankers``); the hybrid joins that
+comparison when ``fit-hybrid`` runs. Test users are never read.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from datetime import datetime, timezone
+
+import numpy as np
+from tqdm import tqdm
+
+from agent.candidates import (BackboneChoice, RankerScore, SceneData, SweepRow, fit_ease, fit_ials, joint_matrix,
+                              make_generator, read_choice, save_choice)
+from agent.candidates.ease import ease_parts
+from agent.candidates.ials import DEFAULTS as IALS_DEFAULTS
+from agent.candidates.ials import als_model
+from agent.cases import users_in
+from agent.selection.validation import ValidationCase, evaluate, validation_cases
+
+EASE_GRID = {"l2": (50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0, 16000.0)}
+IALS_GRID = {"factors": (64, 128), "regularization": (10.0, 50.0, 200.0), "alpha": (2.0, 4.0, 8.0)}
+# Rankers that need no model server, compared for the default (cross-scene signals and floors).
+NON_LLM_RANKERS = ("backbone", "cross_cooc", "popularity")
+WARMTHS = ("warm", "cold")
+
+
+def _grid(grid: dict[str, tuple]) -> list[dict]:
+    return [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
+
+
+def _sweep_ease(data: SceneData, joint, cases: dict[str, list[ValidationCase]], bar) -> list[SweepRow]:
+    rows = []
+    columns = joint.target_columns
+    for config in _grid(EASE_GRID):
+        started = time.perf_counter()
+        P = fit_ease(joint, config["l2"])
+        seconds = time.perf_counter() - started
+
+        def scorer(query):
+            left_out = joint.row(query.user_row) if query.user_row is not None else None
+            return ease_parts(P, joint.evidence(query), columns, left_out).sum(axis=0)
+
+        for warmth in WARMTHS:
+            metrics = evaluate(scorer, cases[warmth])
+            rows.append(SweepRow(model="ease", config=config, warmth=warmth, criterion=metrics.pop("criterion"),
+                                 metrics=metrics, fit_seconds=round(seconds, 3)))
+        bar.update(1)
+    return rows
+
+
+def _sweep_ials(data: SceneData, joint, cases: dict[str, list[ValidationCase]], bar) -> list[SweepRow]:
+    rows = []
+    excluded = np.isin(data.users, users_in(data.users.tolist(), "validation"))
+    for grid_point in _grid(IALS_GRID):
+        config = {**IALS_DEFAULTS, **grid_point}
+        started = time.perf_counter()
+        model = als_model(fit_ials(joint.matrix, config, excluded), config)
+        seconds = time.perf_counter() - started
+        target_factors = model.item_factors[joint.n_source:]
+
+        def scorer(query):
+            row = joint.evidence_row(query)
+            return target_factors @ model.recalculate_user(0, row) if row.nnz else np.zeros(len(target_factors))
+
+        for warmth in WARMTHS:
+            metrics = evaluate(scorer, cases[warmth])
+            rows.append(SweepRow(model="ials", config=config, warmth=warmth, criterion=metrics.pop("criterion"),
+                                 metrics=metrics, fit_seconds=round(seconds, 3)))
+        bar.update(1)
+    return rows
+
+
+def _best(rows: list[SweepRow], model: str, warmth: str) -> SweepRow:
+    return max((r for r in rows if r.model == model and r.warmth == warmth), key=lambda r: r.criterion)
+
+
+def _ranker_scores(data: SceneData, cases: dict[str, list[ValidationCase]]) -> dict[str, RankerScore]:
+    scores = {}
+    for name in NON_LLM_RANKERS:
+        generator = make_generator(name)
+        figures = {w: evaluate(lambda q: generator.score(data, q), cases[w])["criterion"] for w in WARMTHS}
+        scores[name] = RankerScore(**figures, measure="criterion: mean NDCG@10 over uniform, popular "
+                                   "and full-catalogue candidates")
+    return scores
+
+
+def _warm_up(data: SceneData, choice: BackboneChoice, cases: dict[str, list[ValidationCase]]) -> None:
+    """Make and persist the production fits of the chosen configurations now, not on a request."""
+    for warmth in WARMTHS:
+        query = cases[warmth][0].query if cases[warmth] else None
+        if query is None:
+            continue
+        for model in choice.configs:
+            make_generator(model).score(data, query)
+
+
+def select_backbone(data: SceneData, source: str, target: str, *, users: int | None = None, seed: int = 0,
+                    progress: bool = True) -> BackboneChoice:
+    """Sweep, choose, fit and record (``choice.json`` beside the fits in the store)."""
+    joint = joint_matrix(data, source, target)
+    cases = {w: validation_cases(data, source, target, cold=w == "cold", users=users, seed=seed) for w in WARMTHS}
+    if not cases["warm"]:  # a small imported dataset, say: the defaults, and the record says so
+        choice = BackboneChoice(
+            fingerprint=joint.fingerprint, dataset=data.dataset, source=joint.source.scene,
+            target=joint.target.scene, ingested_at=data.info.ingested_at, configs={},
+            backbone={"warm": "ease", "cold": "ease"},
+            validation_users={"warm": 0, "cold": 0},
+            decided_by=f"not validated: no validation-split user has >= 5 items in both {source} and {target}; "
+                       "EASE with its default lambdas",
+            fitted_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        save_choice(data, joint, choice)
+        return choice
+    total = len(_grid(EASE_GRID)) + len(_grid(IALS_GRID)) + 1
+    with tqdm(total=total, desc=f"fitting the backbone ({source} -> {target})", unit="fit",
+              disable=not progress) as bar:
+        sweep = _sweep_ease(data, joint, cases, bar) + _sweep_ials(data, joint, cases, bar)
+        configs = {model: {w: _best(sweep, model, w).config for w in WARMTHS} for model in ("ease", "ials")}
+        backbone = {w: max(("ease", "ials"), key=lambda m: _best(sweep, m, w).criterion) for w in WARMTHS}
+        choice = BackboneChoice(
+            fingerprint=joint.fingerprint, dataset=data.dataset, source=joint.source.scene,
+            target=joint.target.scene, ingested_at=data.info.ingested_at, configs=configs, backbone=backbone,
+            sweep=sweep,
+            validation_users={w: len(cases[w]) for w in WARMTHS},
+            fitted_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        previous = read_choice(data, joint)
+        save_choice(data, joint, choice)  # the generators read it: record before scoring with them
+        _warm_up(data, choice, cases)
+        rankers = _ranker_scores(data, cases)
+        if previous is not None:  # keep what fit-hybrid measured, if anything
+            rankers = {**{k: v for k, v in previous.rankers.items() if k not in rankers}, **rankers}
+        default = max(rankers, key=lambda name: rankers[name].mean)
+        choice = choice.model_copy(update={
+            "rankers": rankers, "default_ranker": default,
+            "decided_by": "mean over warm and cold validation users of the mean NDCG@10 over uniform, "
+                          "popular and full-catalogue candidates"})
+        save_choice(data, joint, choice)
+        bar.update(1)
+    return choice
+
+
+def ensure_backbone(data: SceneData, source: str, target: str, *, progress: bool = True) -> BackboneChoice:
+    """The recorded choice for the pair, made now (with a progress bar) if the store has none."""
+    joint = joint_matrix(data, source, target)
+    return read_choice(data, joint) or select_backbone(data, source, target, progress=progress)
+
+
+def record_ranker(data: SceneData, source: str, target: str, name: str, score: RankerScore,
+                  incumbent: RankerScore) -> BackboneChoice:
+    """A challenger (the fitted hybrid, say) measured against the current default on the same
+    validation cases (``incumbent``): it becomes the default only if it scores higher there."""
+    joint = joint_matrix(data, source, target)
+    choice = ensure_backbone(data, source, target)
+    update: dict = {"rankers": {**choice.rankers, name: score}}
+    if score.mean > incumbent.mean:
+        update |= {"default_ranker": name,
+                   "decided_by": f"{name} {score.mean:.4f} against {choice.default_ranker} {incumbent.mean:.4f} "
+                                 f"({score.measure})"}
+    elif choice.default_ranker == name:  # a refit that no longer wins hands the default back
+        update |= {"default_ranker": "backbone",
+                   "decided_by": f"{name} {score.mean:.4f} did not beat backbone {incumbent.mean:.4f} "
+                                 f"({score.measure})"}
+    choice = choice.model_copy(update=update)
+    save_choice(data, joint, choice)
+    return choice
+
+
+
