@@ -13,6 +13,7 @@ from agent.llm import LLMBackend, create_backend
 from agent.rankers import RankingRequest
 from agent.recommender import Recommender
 from agent.requests import Recommendation, RecommendRequest
+from core.errors import ScenebridgeError
 from core.settings import Settings, get_settings
 from retrievers import Retriever, SceneStore
 
@@ -71,15 +72,20 @@ def connect_llm(settings: Settings, llm_url: str | None, model: str | Path | Non
 @asynccontextmanager
 async def open_service(store: Path, *, dataset: str | None = None, llm_url: str | None = None,
                        use_llm: bool = True, model: str | Path | None = None, settings: Settings | None = None,
-                       progress: bool = False):
+                       progress: bool = False, fusion: Path | None = None):
     """``model``: the model to rank with (packaged name or tuned directory; default: the
-    configured one); it also picks the fusion weights fitted for it. ``progress``: show a bar
-    when the store's backbone must be fitted before the first answer."""
+    configured one); it also picks the fusion weights fitted for it, unless ``fusion`` names a
+    weights file. ``progress``: show a bar when the store's backbone must be fitted before the
+    first answer."""
     settings = settings or get_settings()
     retriever = Retriever(SceneStore(store), dataset)
     llm = connect_llm(settings, llm_url, model) if use_llm else None
     weights_path = fusion_path(store, retriever.dataset, model or settings.llm_model)
-    service = Service(retriever, llm, FusionWeights.load(weights_path), weights_path, progress=progress)
+    if fusion is not None and not Path(fusion).is_file():
+        raise ScenebridgeError(f"no fusion weights file {fusion}", param="fusion",
+                               hint="give a JSON written by fit-hybrid (weights, fitted, fitted_on)")
+    weights = FusionWeights.load(Path(fusion) if fusion is not None else weights_path)
+    service = Service(retriever, llm, weights, weights_path, progress=progress)
     try:
         yield service
     finally:

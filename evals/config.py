@@ -31,6 +31,8 @@ class RunConfig(BaseModel):
     retrieved: int = Field(default=20, ge=2, description="Candidates of the retrieved protocol.")
     model: str | None = Field(default=None, description="Model to rank with: packaged name or tuned directory "
                               "(default: the configured one).")
+    fusion: Path | None = Field(default=None, description="Fusion weights JSON for the hybrid and the prior "
+                                "(default: the store's fit for the model).")
     llm_url: str | None = None
     store: Path | None = None
     concurrency: int = Field(default=4, ge=1, le=64, description="Users in flight at once.")
@@ -68,6 +70,8 @@ class RunConfig(BaseModel):
     def identity(self) -> dict:
         """What must match for a run directory to be resumed (not how fast it runs)."""
         exclude = {"concurrency", "llm_url", "store", "explain_users", "judge_url", "judge_model"}
+        if self.fusion is None:
+            exclude.add("fusion")  # runs from before the field resume
         if self.permutations == 1:
             exclude.add("orders")  # one order is the given order, whatever the design
         return self.model_dump(mode="json", exclude=exclude)

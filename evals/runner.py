@@ -102,7 +102,7 @@ async def run(config: RunConfig, out: Path, *, progress: bool = True) -> Path:
     store = config.store or get_settings().store_path
     needs_llm = config.ranker in LLM_RANKERS
     async with open_service(store, dataset=config.dataset, llm_url=config.llm_url, use_llm=needs_llm,
-                            model=config.model) as service:
+                            model=config.model, fusion=config.fusion) as service:
         data = load_scene_data(service.retriever)
         for scene in (config.source, config.target):
             service.retriever.check_scene(scene)

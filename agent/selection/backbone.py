@@ -132,12 +132,10 @@ def select_backbone(data: SceneData, source: str, target: str, *, users: int | N
             sweep=sweep,
             validation_users={w: len(cases[w]) for w in WARMTHS},
             fitted_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
-        previous = read_choice(data, joint)
         save_choice(data, joint, choice)  # the generators read it: record before scoring with them
         _warm_up(data, choice, cases)
+        # A hybrid measured against an earlier backbone must compete again (fit-hybrid).
         rankers = _ranker_scores(data, cases)
-        if previous is not None:  # keep what fit-hybrid measured, if anything
-            rankers = {**{k: v for k, v in previous.rankers.items() if k not in rankers}, **rankers}
         default = max(rankers, key=lambda name: rankers[name].mean)
         choice = choice.model_copy(update={
             "rankers": rankers, "default_ranker": default,
@@ -156,19 +154,24 @@ def ensure_backbone(data: SceneData, source: str, target: str, *, progress: bool
 
 def record_ranker(data: SceneData, source: str, target: str, name: str, score: RankerScore,
                   incumbent: RankerScore) -> BackboneChoice:
-    """A challenger (the fitted hybrid, say) measured against the current default on the same
-    validation cases (``incumbent``): it becomes the default only if it scores higher there."""
+    """A challenger (the fitted hybrid, say) measured against the backbone on the same validation
+    cases (``incumbent``): it becomes the default only if it scores higher there for warm and for
+    cold users alike (one default serves both)."""
     joint = joint_matrix(data, source, target)
     choice = ensure_backbone(data, source, target)
     update: dict = {"rankers": {**choice.rankers, name: score}}
-    if score.mean > incumbent.mean:
+    kinds = [k for k in ("warm", "cold") if getattr(score, k) is not None and getattr(incumbent, k) is not None]
+    wins = bool(kinds) and set(kinds) == {"warm", "cold"} and all(
+        getattr(score, k) > getattr(incumbent, k) for k in kinds)
+    if wins:
         update |= {"default_ranker": name,
-                   "decided_by": f"{name} {score.mean:.4f} against {choice.default_ranker} {incumbent.mean:.4f} "
-                                 f"({score.measure})"}
+                   "decided_by": f"{name} {score.mean:.4f} against backbone {incumbent.mean:.4f}, warm "
+                                 f"{score.warm:.4f} vs {incumbent.warm:.4f}, cold {score.cold:.4f} vs "
+                                 f"{incumbent.cold:.4f} ({score.measure})"}
     elif choice.default_ranker == name:  # a refit that no longer wins hands the default back
-        update |= {"default_ranker": "backbone",
-                   "decided_by": f"{name} {score.mean:.4f} did not beat backbone {incumbent.mean:.4f} "
-                                 f"({score.measure})"}
+        update |= {"default_ranker": max(NON_LLM_RANKERS, key=lambda n: choice.rankers[n].mean),
+                   "decided_by": f"{name} {score.mean:.4f} did not beat backbone {incumbent.mean:.4f} for warm "
+                                 f"and cold users ({score.measure})"}
     choice = choice.model_copy(update=update)
     save_choice(data, joint, choice)
     return choice

@@ -43,6 +43,8 @@ def run_eval(
     judge_model: Annotated[str | None, typer.Option(help="Judge model [default: the judge's first].")] = None,
     model: Annotated[str | None, typer.Option(help="Model to rank with: a packaged name or a tuned "
                                               "directory (scenebridge tune) [default: the configured one].")] = None,
+    fusion: Annotated[Path | None, typer.Option("--fusion", help="Fusion weights JSON for the hybrid and the "
+                                                "prior [default: the store's fit-hybrid result].")] = None,
     llm_url: LlmUrlOption = None,
     store: StoreOption = None,
     config: Annotated[Path | None, typer.Option("--config", help="A run.toml with these fields.")] = None,
@@ -63,7 +65,7 @@ def run_eval(
         run_config = validated(lambda: RunConfig(
             protocol=protocol, dataset=dataset, source=source, target=target, users=users, seed=seed,
             ranker=ranker, transfer=transfer, prompt=prompt, permutations=permutations, orders=orders,
-            negatives=negatives, concurrency=concurrency, model=model, llm_url=llm_url, store=store,
+            negatives=negatives, concurrency=concurrency, model=model, fusion=fusion, llm_url=llm_url, store=store,
             explain_users=explain_users, judge_url=judge_url, judge_model=judge_model), "eval")
     asyncio.run(run(run_config, out))
     metrics = RunMetrics.read(out / "metrics.json")

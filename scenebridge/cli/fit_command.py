@@ -14,7 +14,8 @@ from scenebridge.cli.recommend_command import LlmUrlOption
 def fit_hybrid(
     users: Annotated[int, typer.Option(min=10, help="Validation users to fit on.")] = 100,
     seed: Annotated[int, typer.Option(help="Seed of the user and negative sampling.")] = 0,
-    cold: Annotated[bool, typer.Option(help="Fit for cold users (target history hidden).")] = False,
+    kinds: Annotated[str, typer.Option("--kinds", help="Validation users to fit for: both (warm and cold, one set "
+                                       "of weights) | warm | cold (target history hidden).")] = "both",
     permutations: Annotated[int, typer.Option(min=1, max=10, help="Orders per LLM call.")] = 1,
     model: Annotated[str | None, typer.Option(help="Model to fit for: a packaged name or a tuned directory "
                                               "(its weights are saved inside it) [default: the configured one].")] = None,
@@ -28,12 +29,16 @@ def fit_hybrid(
     hybrid then uses them, and the hybrid becomes the default ranker only if it beats the backbone
     out of sample on those users."""
     from agent.service import open_service
+    from core.errors import ScenebridgeError
+
+    if kinds not in ("both", "warm", "cold"):
+        raise ScenebridgeError(f"--kinds {kinds!r}: choose both, warm or cold", param="kinds")
     from evals.fusion_fit import fit, record_default
 
     async def run():
         async with open_service(store_path(store), dataset=dataset, llm_url=llm_url, model=model) as service:
-            weights = await fit(service, users=users, seed=seed, cold=cold, permutations=permutations,
-                                progress=not json_output)
+            weights = await fit(service, users=users, seed=seed, cold=None if kinds == "both" else kinds == "cold",
+                                permutations=permutations, progress=not json_output)
             weights.save(service.weights_path)
             return weights, record_default(service, weights)
 
@@ -46,8 +51,9 @@ def fit_hybrid(
     typer.echo(f"NDCG@10 on {info['users']} validation users: fitted {info['ndcg@10']}, "
                f"default weights {info['ndcg@10_default_weights']}; alone: "
                + ", ".join(f"{k} {v}" for k, v in info["ndcg@10_alone"].items()))
-    typer.echo(f"hybrid out of sample (fitted on the other half): {info['ndcg@10_cross_validated']}; "
-               f"default ranker: {choice.default_ranker} ({choice.decided_by})")
+    typer.echo(f"hybrid out of sample (weights fitted on the other half): {info['ndcg@10_cross_validated']}, "
+               f"backbone alone: {info['ndcg@10_backbone_by_kind']}; default ranker: {choice.default_ranker} "
+               f"({choice.decided_by})")
 
 
 def register(app: typer.Typer) -> None:

@@ -179,6 +179,24 @@ def test_hybrid_fuses_and_survives_a_dead_model():
     assert dead.fallback.startswith("LLMUnavailable") and dead.item_ids == req.ids
 
 
+def test_hybrid_without_an_llm_weight_never_calls_the_model():
+    req = request(5)
+    llm = FakeLLM(prefers({"Film 4 (1994)": 0.99}))
+    ranking = run(HybridRanker(VerbalizerRanker(llm), FusionWeights(weights={"popularity": 1.0, "llm": 0.0})).rank(req))
+    assert llm.calls == [] and ranking.item_ids == req.ids and ranking.ranker == "hybrid" and ranking.fallback is None
+
+
+def test_hybrid_reranks_only_the_head_of_a_long_list():
+    """The full-catalogue protocol: the LLM reads the generators' top 20, the rest keep their order."""
+    req = request(45)
+    weights = FusionWeights(weights={"popularity": 1.0, "llm": 5.0})
+    llm = FakeLLM(prefers({req.ids[19]: 0.99, req.ids[30]: 0.99}))
+    ranking = run(HybridRanker(VerbalizerRanker(llm), weights).rank(req))
+    assert ranking.item_ids[0] == req.ids[19]  # lifted within the head by the model
+    assert set(ranking.item_ids[:20]) == set(req.ids[:20]) and ranking.item_ids[20:] == req.ids[20:]
+    assert sorted(ranking.item_ids) == sorted(req.ids) and len(llm.calls) == 1
+
+
 @settings(max_examples=40, deadline=None)
 @given(n=st.integers(2, 45), seed=st.integers(0, 5), permutations=st.integers(1, 3),
        favourites=st.dictionaries(st.integers(0, 44), st.floats(0.01, 1.0), max_size=5))
