@@ -11,14 +11,18 @@ setup:
 	$(SB) model prepare
 
 # The main job end to end on real MovieLens-1M scenes: ingest Comedy -> Sci-Fi into the Chroma
-# store, query it, then rank and explain Sci-Fi for a user and for a person described by likes
-# with the local vLLM server (started if none is running; `scenebridge llm stop` stops it).
+# store, query it, choose the collaborative backbone and the default ranker on validation users
+# (EASE/iALS sweep, then the hybrid with the local vLLM server: fitted once, skipped after), then
+# rank and explain Sci-Fi for a user and for a person described by likes (vLLM is started if none
+# is running; `scenebridge llm stop` stops it), and show what was chosen.
 demo: setup
 	$(SB) ingest --dataset ml-1m --source Comedy --target Sci-Fi
 	$(SB) similar "Groundhog Day" --scene Sci-Fi --k 10
 	$(SB) history 1m_1 --scene Comedy --limit 5
+	$(SB) fit-hybrid --users 200 --skip-if-fitted
 	$(SB) recommend --user 1m_1 --target Sci-Fi --k 5
-	$(SB) recommend --likes "Groundhog Day; Annie Hall" --target Sci-Fi --k 5 --ranker hybrid --permutations 3
+	$(SB) recommend --likes "Groundhog Day; Annie Hall" --target Sci-Fi --k 5
+	$(SB) info
 
 # The whole test suite, every tier: the vLLM server (live_llm, started if none is running), the
 # MiniLM store (store), ML-1M (realdata).

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from agent.llm import LLMBackend, LLMBadOutput, LLMError
 from core.domain import Item, ScoredItem
-from core.titles import display_title
+from core.titles import display_title, title_words
 from prompts import render
 
 MIN_WORDS = 6
@@ -70,6 +70,7 @@ class Explainer:
             completion = await self.llm.complete(prompt.text, max_tokens=self.max_tokens,
                                                  json_schema=EXPLANATION_SCHEMA)
             sentence, cites = _parse(completion.text)
+            _check_not_an_echo(sentence, [item.title, *(e.item.title for e in evidence)])
         except LLMError as exc:
             return Explanation(text=evidence_sentence(item, evidence), evidence=evidence_ids,
                                source="evidence", error=f"{type(exc).__name__}: {exc.message}")
@@ -78,6 +79,16 @@ class Explainer:
             text=sentence, evidence=list(dict.fromkeys([*evidence_ids, *valid]))[:5],
             dropped_citations=len(cites) - len(valid), source="llm",
         )
+
+
+ECHO_WORDS = 3
+
+
+def _check_not_an_echo(sentence: str, titles: list[str]) -> None:
+    """A small model often answers with a title (or two) and nothing else: that is no reason."""
+    known = {w for title in titles for w in title_words(title)}
+    if len([w for w in title_words(sentence) if w not in known and not w.isdigit()]) < ECHO_WORDS:
+        raise LLMBadOutput(f"the explanation only repeats titles: {sentence[:80]!r}")
 
 
 def _parse(text: str) -> tuple[str, list[str]]:

@@ -19,6 +19,8 @@ def fit_hybrid(
     permutations: Annotated[int, typer.Option(min=1, max=10, help="Orders per LLM call.")] = 1,
     model: Annotated[str | None, typer.Option(help="Model to fit for: a packaged name or a tuned directory "
                                               "(its weights are saved inside it) [default: the configured one].")] = None,
+    skip_if_fitted: Annotated[bool, typer.Option("--skip-if-fitted", help="Do nothing if weights fitted on top of "
+                                                 "the backbone are already saved for this model.")] = False,
     llm_url: LlmUrlOption = None,
     store: StoreOption = None,
     dataset: DatasetOption = None,
@@ -33,6 +35,19 @@ def fit_hybrid(
 
     if kinds not in ("both", "warm", "cold"):
         raise ScenebridgeError(f"--kinds {kinds!r}: choose both, warm or cold", param="kinds")
+    if skip_if_fitted:
+        from agent.fusion import FusionWeights
+        from agent.service import fusion_path
+        from core.settings import get_settings
+        from retrievers import Retriever, SceneStore
+
+        retriever = Retriever(SceneStore(store_path(store)), dataset)
+        path = fusion_path(store_path(store), retriever.dataset, model or get_settings().llm_model)
+        saved = FusionWeights.load(path)
+        if saved.fitted and "ndcg@10_backbone_by_kind" in saved.fitted_on:
+            typer.echo(f"fusion weights already fitted on top of the backbone ({path}); run without "
+                       "--skip-if-fitted to fit them again")
+            return
     from evals.fusion_fit import fit, record_default
 
     async def run():

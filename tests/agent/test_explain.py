@@ -93,6 +93,9 @@ BAD_ANSWERS = {
     "too short": json.dumps({"sentence": " ".join(["Enjoy"] * (MIN_WORDS - 1)), "cites": []}),
     "the placeholder echoed": json.dumps({"sentence": "Because you enjoyed ..., this one suits you.", "cites": []}),
     "a JSON string": json.dumps("Because you enjoyed Groundhog Day, this one should suit you."),
+    # gemma-3-270m's usual answer: an evidence title (or the item's) and nothing else
+    "a title echoed": json.dumps({"sentence": "Contact (1997) and Monty Python and the Holy Grail (1974)",
+                                  "cites": []}),
 }
 
 
