@@ -68,6 +68,12 @@ class BackboneChoice(BaseModel):
         return dict(self.configs.get(model, {}).get(warmth, {}))
 
 
+def chosen_config(data: SceneData, joint: JointMatrix, model: str, cold: bool) -> dict[str, Any]:
+    """What validation chose for ``model`` and this kind of user ({} before any choice)."""
+    choice = read_choice(data, joint)
+    return choice.config(model, "cold" if cold else "warm") if choice else {}
+
+
 def recorded_choices(store_path, dataset: str) -> list[BackboneChoice]:
     """Every choice recorded for a dataset of a store (newest first), without loading its data."""
     from pathlib import Path

@@ -23,7 +23,7 @@ from pydantic import Field
 from agent.candidates._fits import cached_fit
 from agent.candidates.attribution import Attributing
 from agent.candidates.base import CandidateGenerator, GeneratorConfig
-from agent.candidates.choice import read_choice
+from agent.candidates.choice import chosen_config
 from agent.candidates.evidence import Query
 from agent.candidates.joint import JointMatrix, joint_matrix
 from agent.candidates.registry import register_generator
@@ -71,10 +71,8 @@ class Ease(Attributing, CandidateGenerator):
     def l2(self, data: SceneData, joint: JointMatrix, query: Query) -> float:
         if self.config.l2 is not None:
             return self.config.l2
-        warmth = "cold" if query.evidence.cold else "warm"
-        choice = read_choice(data, joint)
-        chosen = choice.config("ease", warmth).get("l2") if choice else None
-        return float(chosen or DEFAULT_L2[warmth])
+        chosen = chosen_config(data, joint, "ease", query.evidence.cold).get("l2")
+        return float(chosen or DEFAULT_L2["cold" if query.evidence.cold else "warm"])
 
     def _parts(self, data: SceneData, query: Query, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         joint = joint_matrix(data, query.source.scene, query.target.scene)

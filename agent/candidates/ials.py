@@ -23,7 +23,7 @@ from pydantic import Field
 from agent.candidates._fits import cached_fit
 from agent.candidates.attribution import Attributing
 from agent.candidates.base import CandidateGenerator, GeneratorConfig
-from agent.candidates.choice import read_choice
+from agent.candidates.choice import chosen_config
 from agent.candidates.evidence import Query
 from agent.candidates.joint import JointMatrix, joint_matrix
 from agent.candidates.registry import register_generator
@@ -84,9 +84,7 @@ class Ials(Attributing, CandidateGenerator):
     config: IalsConfig
 
     def params(self, data: SceneData, joint: JointMatrix, query: Query) -> dict:
-        warmth = "cold" if query.evidence.cold else "warm"
-        choice = read_choice(data, joint)
-        chosen = choice.config("ials", warmth) if choice else {}
+        chosen = chosen_config(data, joint, "ials", query.evidence.cold)
         given = self.config.model_dump(exclude_none=True)
         return {**DEFAULTS, **{k: v for k, v in chosen.items() if k in DEFAULTS}, **given}
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 import numpy as np
@@ -25,7 +26,7 @@ from agent.candidates.ease import ease_parts
 from agent.candidates.ials import DEFAULTS as IALS_DEFAULTS
 from agent.candidates.ials import als_model
 from agent.cases import users_in
-from agent.selection.validation import ValidationCase, evaluate, validation_cases
+from agent.selection.validation import Scorer, ValidationCase, evaluate, validation_cases
 
 EASE_GRID = {"l2": (50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0, 16000.0)}
 IALS_GRID = {"factors": (64, 128), "regularization": (10.0, 50.0, 200.0), "alpha": (2.0, 4.0, 8.0)}
@@ -38,46 +39,47 @@ def _grid(grid: dict[str, tuple]) -> list[dict]:
     return [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
 
 
-def _sweep_ease(data: SceneData, joint, cases: dict[str, list[ValidationCase]], bar) -> list[SweepRow]:
+def _sweep(model: str, configs: list[dict], fit: Callable[[dict], Scorer],
+           cases: dict[str, list[ValidationCase]], bar) -> list[SweepRow]:
+    """Each configuration fitted once (``fit`` returns its scorer) and scored on both kinds of user."""
     rows = []
-    columns = joint.target_columns
-    for config in _grid(EASE_GRID):
+    for config in configs:
         started = time.perf_counter()
-        P = fit_ease(joint, config["l2"])
-        seconds = time.perf_counter() - started
-
-        def scorer(query):
-            left_out = joint.row(query.user_row) if query.user_row is not None else None
-            return ease_parts(P, joint.evidence(query), columns, left_out).sum(axis=0)
-
+        scorer = fit(config)
+        seconds = round(time.perf_counter() - started, 3)
         for warmth in WARMTHS:
             metrics = evaluate(scorer, cases[warmth])
-            rows.append(SweepRow(model="ease", config=config, warmth=warmth, criterion=metrics.pop("criterion"),
-                                 metrics=metrics, fit_seconds=round(seconds, 3)))
+            rows.append(SweepRow(model=model, config=config, warmth=warmth, criterion=metrics.pop("criterion"),
+                                 metrics=metrics, fit_seconds=seconds))
         bar.update(1)
     return rows
 
 
-def _sweep_ials(data: SceneData, joint, cases: dict[str, list[ValidationCase]], bar) -> list[SweepRow]:
-    rows = []
+def _ease_scorer(joint) -> Callable[[dict], Scorer]:
+    """EASE as the generator scores: the user's own row taken out of the fit."""
+    def fit(config: dict) -> Scorer:
+        P = fit_ease(joint, config["l2"])
+
+        def scorer(query):
+            left_out = joint.row(query.user_row) if query.user_row is not None else None
+            return ease_parts(P, joint.evidence(query), joint.target_columns, left_out).sum(axis=0)
+        return scorer
+    return fit
+
+
+def _ials_scorer(data: SceneData, joint) -> Callable[[dict], Scorer]:
+    """iALS fitted without any validation user's row, each of them folded in (as a fold model would)."""
     excluded = np.isin(data.users, users_in(data.users.tolist(), "validation"))
-    for grid_point in _grid(IALS_GRID):
-        config = {**IALS_DEFAULTS, **grid_point}
-        started = time.perf_counter()
+
+    def fit(config: dict) -> Scorer:
         model = als_model(fit_ials(joint.matrix, config, excluded), config)
-        seconds = time.perf_counter() - started
         target_factors = model.item_factors[joint.n_source:]
 
         def scorer(query):
             row = joint.evidence_row(query)
             return target_factors @ model.recalculate_user(0, row) if row.nnz else np.zeros(len(target_factors))
-
-        for warmth in WARMTHS:
-            metrics = evaluate(scorer, cases[warmth])
-            rows.append(SweepRow(model="ials", config=config, warmth=warmth, criterion=metrics.pop("criterion"),
-                                 metrics=metrics, fit_seconds=round(seconds, 3)))
-        bar.update(1)
-    return rows
+        return scorer
+    return fit
 
 
 def _best(rows: list[SweepRow], model: str, warmth: str) -> SweepRow:
@@ -123,7 +125,9 @@ def select_backbone(data: SceneData, source: str, target: str, *, users: int | N
     total = len(_grid(EASE_GRID)) + len(_grid(IALS_GRID)) + 1
     with tqdm(total=total, desc=f"fitting the backbone ({source} -> {target})", unit="fit",
               disable=not progress) as bar:
-        sweep = _sweep_ease(data, joint, cases, bar) + _sweep_ials(data, joint, cases, bar)
+        sweep = (_sweep("ease", _grid(EASE_GRID), _ease_scorer(joint), cases, bar)
+                 + _sweep("ials", [{**IALS_DEFAULTS, **point} for point in _grid(IALS_GRID)],
+                          _ials_scorer(data, joint), cases, bar))
         configs = {model: {w: _best(sweep, model, w).config for w in WARMTHS} for model in ("ease", "ials")}
         backbone = {w: max(("ease", "ials"), key=lambda m: _best(sweep, m, w).criterion) for w in WARMTHS}
         choice = BackboneChoice(
