@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from agent.candidates import attribute, load_scene_data, user_evidence
 from agent.explain import evidence_sentence
 from agent.llm import OpenAIBackend
 from agent.rankers.verbalizer import LABELS
@@ -69,15 +70,21 @@ def test_listwise_is_constrained_to_the_candidates(retriever, llm):
 def test_every_explanation_rests_on_the_users_items_whoever_worded_it(retriever, llm):
     """The real model's sentences mostly fail the explainer's checks (docs/benchmarks.md: 1 of 40
     passed with gemma-3-270m), so this does not claim the model wrote them: whoever did, the
-    evidence is the user's own Comedy items, and a stand-in is exactly the evidence sentence.
-    That the model's sentence is used when it passes is tests/agent/test_explain.py's."""
+    evidence is the user's own items that made the backbone's score, and a stand-in is exactly the
+    evidence sentence. That the model's sentence is used when it passes is tests/agent/test_explain.py's."""
     result = recommend(retriever, llm, user_id="100k_1", target_scene="Sci-Fi", k=3)
-    history = set(retriever.history("100k_1", "Comedy").item_ids)
+    history = set(retriever.history("100k_1", "Comedy").item_ids) | set(retriever.history("100k_1", "Sci-Fi").item_ids)
+    data = load_scene_data(retriever)
+    why = attribute(data, user_evidence(data, "100k_1", source="Comedy", target="Sci-Fi"),
+                    [i.item_id for i in result.items])
     for item in result.items:
         assert item.explanation and item.evidence and set(item.evidence) <= history
+        cited = [c.item_id for c in why[item.item_id].contributions]
+        assert item.evidence[: len(cited)] == cited  # the backbone's reasons first
         assert item.explanation_source in ("llm", "evidence")
         if item.explanation_source == "evidence":
-            shown = [ScoredItem(item=i, score=0.0) for i in retriever.items(item.evidence)]
+            shown = [ScoredItem(item=i, score=round(c.share, 4))
+                     for i, c in zip(retriever.items(item.evidence), why[item.item_id].contributions, strict=True)]
             assert item.explanation == evidence_sentence(retriever.items([item.item_id])[0], shown)
 
 
