@@ -58,13 +58,11 @@ def ml100k_split(ml100k):
     return split_by_genre(ml100k, SOURCE, TARGET)
 
 
-@pytest.fixture(scope="session")
-def ml100k_records(ml100k, ml100k_split) -> tuple[HistoryRecords, ItemRecords]:
-    """What ``fetch_records`` reads from the session's store, made from the dataset without one:
+def records_of(dataset, split) -> tuple[HistoryRecords, ItemRecords]:
+    """What ``fetch_records`` reads from a store, made from a dataset and scene split without one:
     the histories as ingest writes them (by user, scene and time), every item with its scene, and
-    seeded random unit vectors standing in for MiniLM's. The store tier checks that it is the
-    store's own data but for the vectors (tests/agent/candidates/test_scene_data.py)."""
-    frame = ml100k_split.interactions(ml100k).sort_values(["user_id", "scene", "timestamp"], kind="stable")
+    seeded random unit vectors standing in for MiniLM's."""
+    frame = split.interactions(dataset).sort_values(["user_id", "scene", "timestamp"], kind="stable")
     scene_names = sorted(frame["scene"].unique())
     code = {name: n for n, name in enumerate(scene_names)}
     histories = HistoryRecords(
@@ -75,11 +73,18 @@ def ml100k_records(ml100k, ml100k_split) -> tuple[HistoryRecords, ItemRecords]:
         timestamps=frame["timestamp"].to_numpy(dtype=np.float64),
         ratings=frame["rating"].to_numpy(dtype=np.float64, na_value=np.nan),
     )
-    ids = ml100k.items.index.to_numpy(dtype=object)
+    ids = dataset.items.index.to_numpy(dtype=object)
     vectors = np.random.default_rng(384).standard_normal((len(ids), STAND_IN_DIM)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    scenes = np.array([ml100k_split.item_scene.get(i, "") for i in ids], dtype=object)
+    scenes = np.array([split.item_scene.get(i, "") for i in ids], dtype=object)
     return histories, ItemRecords(ids=ids, scenes=scenes, vectors=vectors)
+
+
+@pytest.fixture(scope="session")
+def ml100k_records(ml100k, ml100k_split) -> tuple[HistoryRecords, ItemRecords]:
+    """The session store's records made without the store (``records_of``). The store tier checks
+    that it is the store's own data but for the vectors (tests/agent/candidates/test_scene_data.py)."""
+    return records_of(ml100k, ml100k_split)
 
 
 @pytest.fixture(scope="session")
