@@ -9,7 +9,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-runs}; USERS=${2:-500}; RA_STORE=${3:-stores/romance-action}
 SB=.venv/bin/scenebridge
-run() { local name=$1; shift; echo "== $name"; "$SB" eval --seed 0 --out "$RUNS/$name" "$@"; }
+run() {  # finished runs are skipped; an interrupted one resumes
+  local name=$1; shift
+  if [ -f "$RUNS/$name/metrics.json" ]; then echo "== $name (done)"; return; fi
+  echo "== $name"; "$SB" eval --seed 0 --out "$RUNS/$name" "$@"
+}
 STORE=${SCENEBRIDGE_STORE_DIR:-$HOME/.cache/scenebridge/store}
 
 # The backbone is chosen on validation users on first use (or by `scenebridge fit-backbone`);
@@ -28,18 +32,6 @@ for protocol in full full-cold; do
     run "bb-$protocol-$ranker" --protocol "$protocol" --ranker "$ranker" --users "$USERS"
   done
 done
-# Today's hybrid before the backbone (its weights as fitted then: bench/fusion/), on the same users,
-# for the paired intervals; it calls the model server (LLM weight 0.25): ~5 minutes a run.
-BEFORE=(--ranker hybrid --fusion bench/fusion/hybrid-before-backbone.json --concurrency 8)
-for protocol in warm cold; do
-  for negatives in uniform popular; do
-    run "bb-$protocol-$negatives-hybrid-before" --protocol "$protocol" --negatives "$negatives" "${BEFORE[@]}" --users "$USERS"
-  done
-done
-for protocol in full full-cold; do
-  run "bb-$protocol-hybrid-before" --protocol "$protocol" "${BEFORE[@]}" --users "$USERS"
-done
-
 # A second scene pair, in a store of its own.
 [ -f "$RA_STORE/chroma.sqlite3" ] || "$SB" ingest --dataset ml-1m --source Romance --target Action --store "$RA_STORE"
 RA=(--store "$RA_STORE" --source Romance --target Action --users "$USERS")
@@ -54,4 +46,16 @@ for protocol in full full-cold; do
   for ranker in popularity cross_cooc backbone; do
     run "ra-$protocol-$ranker" --protocol "$protocol" --ranker "$ranker" "${RA[@]}"
   done
+done
+
+# Today's hybrid before the backbone (its weights as fitted then: bench/fusion/), on the same users,
+# for the paired intervals; it calls the model server (LLM weight 0.25): ~5 minutes a run.
+BEFORE=(--ranker hybrid --fusion bench/fusion/hybrid-before-backbone.json --concurrency 8)
+for protocol in warm cold; do
+  for negatives in uniform popular; do
+    run "bb-$protocol-$negatives-hybrid-before" --protocol "$protocol" --negatives "$negatives" "${BEFORE[@]}" --users "$USERS"
+  done
+done
+for protocol in full full-cold; do
+  run "bb-$protocol-hybrid-before" --protocol "$protocol" "${BEFORE[@]}" --users "$USERS"
 done
