@@ -67,6 +67,14 @@ class BackboneChoice(BaseModel):
     def config(self, model: str, warmth: Warmth) -> dict[str, Any]:
         return dict(self.configs.get(model, {}).get(warmth, {}))
 
+    def summary(self) -> str:
+        """One line: the default ranker, and each ranker's figure grouped by what it was measured on."""
+        groups: dict[str, list[str]] = {}
+        for name, score in self.rankers.items():
+            groups.setdefault(score.measure, []).append(f"{name} {score.mean:.4f}")
+        measured = "; ".join(f"{', '.join(names)} ({measure})" for measure, names in groups.items())
+        return f"default ranker {self.default_ranker}: {self.decided_by}. Validation: {measured}"
+
 
 def chosen_config(data: SceneData, joint: JointMatrix, model: str, cold: bool) -> dict[str, Any]:
     """What validation chose for ``model`` and this kind of user ({} before any choice)."""

@@ -136,15 +136,20 @@ def select_backbone(data: SceneData, source: str, target: str, *, users: int | N
             sweep=sweep,
             validation_users={w: len(cases[w]) for w in WARMTHS},
             fitted_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        previous = read_choice(data, joint)
         save_choice(data, joint, choice)  # the generators read it: record before scoring with them
         _warm_up(data, choice, cases)
-        # A hybrid measured against an earlier backbone must compete again (fit-hybrid).
         rankers = _ranker_scores(data, cases)
-        default = max(rankers, key=lambda name: rankers[name].mean)
-        choice = choice.model_copy(update={
-            "rankers": rankers, "default_ranker": default,
-            "decided_by": "mean over warm and cold validation users of the mean NDCG@10 over uniform, "
-                          "popular and full-catalogue candidates"})
+        update = {"rankers": rankers, "default_ranker": max(rankers, key=lambda name: rankers[name].mean),
+                  "decided_by": "mean over warm and cold validation users of the mean NDCG@10 over uniform, "
+                                "popular and full-catalogue candidates"}
+        if previous is not None and (previous.configs, previous.backbone) == (configs, backbone):
+            # The same backbone as before: what fit-hybrid measured against it still holds.
+            update["rankers"] = {**previous.rankers, **rankers}
+            if previous.default_ranker not in NON_LLM_RANKERS:
+                update |= {"default_ranker": previous.default_ranker, "decided_by": previous.decided_by}
+        # (Against another backbone, a hybrid must compete again: fit-hybrid.)
+        choice = choice.model_copy(update=update)
         save_choice(data, joint, choice)
         bar.update(1)
     return choice

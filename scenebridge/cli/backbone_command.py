@@ -15,6 +15,7 @@ def fit_backbone(
     users: Annotated[int | None, typer.Option(min=10, help="Validation users to sweep on [default: all "
                                               "validation-split users active in both scenes].")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the validation cases' negatives.")] = 0,
+    show: Annotated[bool, typer.Option("--show", help="Print the recorded sweep and choice; fit nothing.")] = False,
     store: StoreOption = None,
     dataset: DatasetOption = None,
     json_output: JsonOption = False,
@@ -30,7 +31,16 @@ def fit_backbone(
     data = load_scene_data(retriever)
     source = retriever.check_scene(source or data.source)
     target = retriever.check_scene(target or data.target)
-    choice = select_backbone(data, source, target, users=users, seed=seed, progress=not json_output)
+    if show:
+        from agent.candidates import joint_matrix, read_choice
+        from core.errors import ScenebridgeError
+
+        choice = read_choice(data, joint_matrix(data, source, target))
+        if choice is None:
+            raise ScenebridgeError(f"no backbone recorded for {source} -> {target} in this store", param="show",
+                                   hint="run scenebridge fit-backbone (without --show) to fit one")
+    else:
+        choice = select_backbone(data, source, target, users=users, seed=seed, progress=not json_output)
     if json_output:
         print_json(choice)
         return
@@ -43,9 +53,7 @@ def fit_backbone(
         model = choice.backbone[warmth]
         config = ", ".join(f"{k}={v:g}" for k, v in choice.config(model, warmth).items())
         typer.echo(f"backbone for {warmth} users: {model} ({config})")
-    typer.echo(f"default ranker: {choice.default_ranker} ("
-               + ", ".join(f"{name} {score.mean:.4f}" for name, score in choice.rankers.items())
-               + f"; {choice.decided_by})")
+    typer.echo(choice.summary())
 
 
 def register(app: typer.Typer) -> None:

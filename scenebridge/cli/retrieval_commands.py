@@ -123,9 +123,7 @@ def info(store: StoreOption = None, json_output: JsonOption = False) -> None:
             continue
         models = ", ".join(f"{w} users {m} ({', '.join(f'{k}={v:g}' for k, v in choice.config(m, w).items())})"
                            for w, m in choice.backbone.items())
-        figures = ", ".join(f"{n} {s.mean:.4f}" for n, s in choice.rankers.items())
-        typer.echo(f"{name} {choice.source} -> {choice.target}: backbone {models}; default ranker "
-                   f"{choice.default_ranker} (validation: {figures}; {choice.decided_by})")
+        typer.echo(f"{name} {choice.source} -> {choice.target}: backbone {models}; {choice.summary()}")
 
 
 def register(app: typer.Typer) -> None:
