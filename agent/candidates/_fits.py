@@ -8,6 +8,7 @@ later run would trust. A ``SceneData`` built outside a store (tests) keeps its f
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,8 @@ import numpy as np
 
 from agent.candidates.joint import JointMatrix
 from agent.candidates.scene_data import SceneData
+
+log = logging.getLogger("scenebridge.backbone")
 
 
 def fit_dir(data: SceneData, joint: JointMatrix) -> Path | None:
@@ -36,10 +39,13 @@ def cached_fit(data: SceneData, joint: JointMatrix, name: str,
                 return {key: stored[key] for key in stored.files}
         arrays = fit()
         if path is not None:
-            folder.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
-            np.savez(tmp, **arrays)
-            os.replace(tmp, path)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
+                np.savez(tmp, **arrays)
+                os.replace(tmp, path)
+            except OSError as exc:  # a read-only store still serves, fitting again in each process
+                log.warning("could not keep the %s fit in %s (%s): it lives in memory only", name, folder, exc)
         return arrays
 
     return data.memo(("fit", joint.fingerprint, name), load_or_fit)

@@ -9,6 +9,7 @@ which use the chosen hyper-parameters unless a config names its own.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from typing import Any, Literal
 
@@ -114,7 +115,11 @@ def save_choice(data: SceneData, joint: JointMatrix, choice: BackboneChoice) -> 
     path = _path(data, joint)
     if path is None:
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(choice.model_dump_json(indent=2))
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(choice.model_dump_json(indent=2))
+        os.replace(tmp, path)
+    except OSError as exc:  # a read-only store: the choice holds for this process only
+        logging.getLogger("scenebridge.backbone").warning("could not record the backbone choice in %s (%s)",
+                                                          path, exc)
