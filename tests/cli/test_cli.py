@@ -99,3 +99,28 @@ def test_bad_import_leaves_nothing_behind(tmp_path):
     assert document["items_total"] == 2 and document["histories_total"] == 1
     found = json.loads(run("search", "dune", "--json", store=store).stdout)
     assert found["results"][0]["item_id"] == "a"
+
+
+@pytest.mark.slow
+def test_the_backbone_is_recorded_in_the_store_and_shown(store_path, data):
+    """After a first use (or fit-backbone), the store keeps the fits and the choice keyed by the
+    data's fingerprint, and info / fit-backbone --show read them without fitting anything."""
+    from agent.candidates import joint_matrix
+    from agent.selection import ensure_backbone
+
+    choice = ensure_backbone(data, "Comedy", "Sci-Fi", progress=False)
+    folder = store_path / "backbone" / "ml-100k" / joint_matrix(data, "Comedy", "Sci-Fi").fingerprint
+    assert (folder / "choice.json").is_file()
+    assert {p.name.split("-")[0] for p in folder.glob("*.npz")} >= {choice.backbone["warm"]}
+    info = json.loads(run("info", "--json", store=store_path).stdout)
+    recorded = info["datasets"]["ml-100k"]["backbone"]
+    assert recorded["models"] == choice.backbone and recorded["default_ranker"] == choice.default_ranker
+    assert recorded["pair"] == "Comedy -> Sci-Fi" and recorded["validation_users"]["warm"] > 0
+    shown = run("fit-backbone", "--show", store=store_path).stdout
+    assert f"backbone for warm users: {choice.backbone['warm']}" in shown and "default ranker" in shown
+    assert "ml-100k Comedy -> Sci-Fi: backbone" in run("info", store=store_path).stdout
+
+
+def test_fit_backbone_help_explains_itself():
+    out = run("fit-backbone", "--help").stdout
+    assert "validation" in out and "--show" in out and "--source" in out
