@@ -47,7 +47,8 @@ def evidence_sentence(item: Item, evidence: list[ScoredItem]) -> str:
     names = [display_title(e.item.title) for e in evidence[:2]]
     liked = names[0] if len(names) == 1 else f"{names[0]} and {names[1]}"
     share = sum(e.score for e in evidence[:2])
-    weight = f" ({round(100 * share)}% of what points to it)" if share > 0 else ""
+    # "100%" says nothing when these are all the evidence there is (someone who named two films)
+    weight = f" ({round(100 * share)}% of what points to it)" if 0 < share < 0.995 else ""
     shared = [g for g in item.genres if any(g in e.item.genres for e in evidence)]
     also = f"; it shares their {', '.join(shared[:2]).lower()} streak" if shared else ""
     return (f"People who watched {liked}, as you did, often watched {display_title(item.title)} too"

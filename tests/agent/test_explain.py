@@ -150,4 +150,6 @@ def test_the_evidence_sentence_with_one_item_or_none(item, evidence):
         f"{display_title(item.title)} too (30% of what points to it){also}.")
     unknown = [e.model_copy(update={"score": 0.0}) for e in evidence[:1]]
     assert "%" not in evidence_sentence(item, unknown)
+    everything = [e.model_copy(update={"score": 1.0}) for e in evidence[:1]]  # the only evidence there is
+    assert "%" not in evidence_sentence(item, everything)
     assert evidence_sentence(item, []) == f"{display_title(item.title)} is popular with people whose tastes overlap yours."
