@@ -40,8 +40,11 @@ def validated(build: Callable[[], Model], command: str, source: str | None = Non
     except ValidationError as exc:
         error = exc.errors()[0]
         field = ".".join(str(p) for p in error["loc"] if not isinstance(p, int))
+        message = error["msg"].removeprefix("Value error, ")
+        if not field:  # a rule across options (a protocol and a ranker that do not go together)
+            raise ScenebridgeError(message, hint=f"see scenebridge {command} --help") from None
         name = f"{source}: {field}" if source else f"--{field.split('.')[-1].replace('_', '-')}"
-        raise ScenebridgeError(f"{name}: {error['msg']}", param=field,
+        raise ScenebridgeError(f"{name}: {message}", param=field,
                                hint=f"see scenebridge {command} --help") from None
 
 

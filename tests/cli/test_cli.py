@@ -57,7 +57,7 @@ def test_scenes_json():
     assert {g["genre"] for g in document["genres"]} >= {"Comedy", "Sci-Fi"}
 
 
-@pytest.mark.slow  # four processes, one of which loads MiniLM
+@pytest.mark.slow  # six processes, one of which loads MiniLM
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -65,6 +65,9 @@ def test_scenes_json():
         (("similar", "Groundhog Day", "--scene", "Westerns"), "unknown scene: 'Westerns'"),
         (("similar", "zzzzqqqq xxyy"), "unknown item"),
         (("eval", "--orders", "sorted", "--out", "never-written"), "--orders: Input should be 'balanced' or"),
+        (("eval", "--protocol", "full", "--ranker", "listwise", "--out", "never-written"),
+         "error: the full protocol ranks every unseen target item"),
+        (("fit-hybrid", "--kinds", "hot"), "--kinds 'hot': choose both, warm or cold"),
     ],
 )
 def test_bad_input_is_one_clear_message(store_path, args, message):
