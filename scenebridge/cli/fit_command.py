@@ -34,7 +34,8 @@ def fit_hybrid(
     from core.errors import ScenebridgeError
 
     if kinds not in ("both", "warm", "cold"):
-        raise ScenebridgeError(f"--kinds {kinds!r}: choose both, warm or cold", param="kinds")
+        raise ScenebridgeError(f"--kinds {kinds!r}: choose both, warm or cold", param="kinds",
+                               hint="both fits one set of weights for warm and cold users (the default)")
     if skip_if_fitted:
         from agent.fusion import FusionWeights
         from agent.service import fusion_path
