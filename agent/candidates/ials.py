@@ -101,7 +101,10 @@ class Ials(Attributing, CandidateGenerator):
 
         arrays = cached_fit(data, joint, f"ials-{key}", fit)
         which = int(arrays["folds"][query.user_row]) if query.user_row is not None else -1
-        return joint, als_model(arrays["item_factors"][which], params)
+        # One model object per fold, kept: it caches Y^T Y, which a fold-in would otherwise redo.
+        model = data.memo(("ials-model", joint.fingerprint, key, which),
+                          lambda: als_model(arrays["item_factors"][which], params))
+        return joint, model
 
     def score(self, data: SceneData, query: Query) -> np.ndarray:
         joint, model = self._model(data, query)
