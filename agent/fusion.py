@@ -58,6 +58,7 @@ def fuse(components: dict[str, dict[str, float]], ids: list[str], weights: dict[
 
 
 class FitExample(BaseModel):
+    user: str | None = None  # whose case: cross-validation keeps a user's cases together
     ids: list[str]
     held_out: str
     components: dict[str, dict[str, float]]

@@ -70,6 +70,8 @@ def main() -> None:
            "### Full catalogue", "", *full_table(runs, "bb", RANKERS), "",
            "### Paired intervals, NDCG@10 (B - A)", "",
            *comparisons(runs, "bb", PROTOCOLS, ("ease", "ials", "backbone", "hybrid"), ("popularity", "hybrid-before")),
+           "", "### The default (hybrid) against the backbone alone, and EASE against iALS", "",
+           *comparisons(runs, "bb", PROTOCOLS, ("hybrid", "ease"), ("backbone",)),
            "", "### ML-1M Romance -> Action, NDCG@10", "",
            *table(runs, "ra", PROTOCOLS, ("popularity", "cross_cooc", "backbone")), "",
            *full_table(runs, "ra", ("popularity", "cross_cooc", "backbone")), "",

@@ -23,14 +23,14 @@ from agent.service import Service
 
 
 async def collect_examples(service: Service, *, users: int, seed: int, cold: bool, permutations: int,
-                           progress: bool = True) -> list[FitExample]:
+                           progress: bool = True, sampling: str = "uniform") -> list[FitExample]:
     retriever = service.retriever
     data = load_scene_data(retriever)
     source, target = data.source, data.target
     ensure_backbone(data, source, target, progress=progress)
     pool = users_in(active_users(data, source, target), "validation")
     cases = leave_last_out_cases(data, source=source, target=target, users=users, seed=seed, cold=cold,
-                                 pool=pool)
+                                 pool=pool, sampling=sampling)
     ranker = make_ranker("verbalizer", service.llm, permutations=permutations, seed=seed) if service.llm else None
     examples = []
     for case in tqdm(cases, desc="scoring validation users", unit="user", disable=not progress):
@@ -41,14 +41,17 @@ async def collect_examples(service: Service, *, users: int, seed: int, cold: boo
             ranking = await ranker.rank(request)
             if ranking.fallback is None:
                 components[LLM] = ranking.scores
-        examples.append(FitExample(ids=request.ids, held_out=case.held_out, components=components))
+        examples.append(FitExample(user=case.user_id, ids=request.ids, held_out=case.held_out,
+                                   components=components))
     return examples
 
 
 def cross_validated(examples: list[FitExample], kinds: list[str]) -> dict[str, float]:
     """Per kind of user, the mean NDCG@10 of weights fitted on one half of the users and scored on
-    the other half (2 folds; each half holds both kinds)."""
-    folds = [[n for n in range(len(examples)) if n % 2 == half] for half in (0, 1)]
+    the other half (2 folds; all of a user's cases fall in one half, which holds both kinds)."""
+    users = sorted({e.user or str(n) for n, e in enumerate(examples)})
+    half = {user: n % 2 for n, user in enumerate(users)}
+    folds = [[n for n, e in enumerate(examples) if half[e.user or str(n)] == h] for h in (0, 1)]
     scores: dict[str, list[float]] = {kind: [] for kind in set(kinds)}
     for fit_on, score_on in (folds, folds[::-1]):
         if not fit_on or not score_on:
@@ -60,15 +63,19 @@ def cross_validated(examples: list[FitExample], kinds: list[str]) -> dict[str, f
 
 
 async def fit(service: Service, *, users: int = 100, seed: int = 0, cold: bool | None = None,
-              permutations: int = 1, progress: bool = True) -> FusionWeights:
-    """One set of weights for warm and cold users alike (``cold=None``; True or False: one kind)."""
+              permutations: int = 1, progress: bool = True,
+              samplings: tuple[str, ...] = ("uniform", "popular")) -> FusionWeights:
+    """One set of weights for warm and cold users alike (``cold=None``; True or False: one kind),
+    fitted on cases with uniform and with popularity-weighted negatives: weights fitted on uniform
+    negatives alone lean on popularity, which the harder negatives punish."""
     kinds = ["warm", "cold"] if cold is None else ["cold" if cold else "warm"]
     examples, labels = [], []
     for kind in kinds:
-        more = await collect_examples(service, users=users, seed=seed, cold=kind == "cold",
-                                      permutations=permutations, progress=progress)
-        examples += more
-        labels += [kind] * len(more)
+        for sampling in samplings:
+            more = await collect_examples(service, users=users, seed=seed, cold=kind == "cold",
+                                          permutations=permutations, progress=progress, sampling=sampling)
+            examples += more
+            labels += [kind] * len(more)
     weights, best = fit_weights(examples)
     components = sorted({n for e in examples for n in e.components})
 
@@ -78,6 +85,7 @@ async def fit(service: Service, *, users: int = 100, seed: int = 0, cold: bool |
 
     weights_out = FusionWeights(weights=weights, fitted=True, fitted_on={
         "split": "validation", "users": len(examples), "seed": seed, "protocol": "+".join(kinds),
+        "negatives": "+".join(samplings),
         "permutations": permutations, "model": service.llm.model if service.llm else None,
         "ndcg@10": round(best, 4),
         "ndcg@10_default_weights": round(mean_ndcg(examples, DEFAULT_WEIGHTS), 4),
@@ -96,8 +104,9 @@ def record_default(service: Service, weights: FusionWeights):
     same users, warm and cold."""
     data = load_scene_data(service.retriever)
     info = weights.fitted_on
-    measure = (f"NDCG@10 on {info['users']} validation cases ({info['protocol']}, 19 uniform negatives); "
-               "hybrid weights fitted on the other half")
+    measure = (f"NDCG@10 on {info['users']} validation cases ({info['protocol']}, 19 "
+               f"{info.get('negatives', 'uniform').replace('+', ' or ')} negatives); hybrid weights fitted on the "
+               "other half")
     challenger = RankerScore(**info["ndcg@10_cross_validated"], measure=measure)
     incumbent = RankerScore(**info["ndcg@10_backbone_by_kind"], measure=measure)
     return record_ranker(data, data.source, data.target, "hybrid", challenger, incumbent)

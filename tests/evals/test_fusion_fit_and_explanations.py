@@ -19,9 +19,10 @@ def test_fit_uses_validation_users_and_a_blind_llm_gets_no_weight(retriever):
     service = Service(retriever, FakeLLM(prefers({})), FusionWeights())  # an LLM with no opinion
     weights = asyncio.run(fit(service, users=30, seed=0, progress=False))
     assert weights.fitted and weights.fitted_on["split"] == "validation"
-    # 30 warm and the same 30 cold: one set of weights serves both kinds of user
-    assert weights.fitted_on["users"] == 60 and weights.fitted_on["llm_answered"] == 60
-    assert weights.fitted_on["protocol"] == "warm+cold"
+    # 30 users warm and cold, each with uniform and popularity-weighted negatives: one set of
+    # weights serves both kinds of user and both kinds of competition
+    assert weights.fitted_on["users"] == 120 and weights.fitted_on["llm_answered"] == 120
+    assert weights.fitted_on["protocol"] == "warm+cold" and weights.fitted_on["negatives"] == "uniform+popular"
     assert set(weights.fitted_on["ndcg@10_cross_validated"]) == {"warm", "cold"}
     assert weights.weights[LLM] == 0.0  # uniform label probabilities carry no signal
     assert weights.fitted_on["ndcg@10"] >= weights.fitted_on["ndcg@10_default_weights"]
