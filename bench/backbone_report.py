@@ -15,7 +15,8 @@ from pathlib import Path
 from evals.compare import compare_runs
 from evals.run_metrics import RunMetrics
 
-RANKERS = ("popularity", "cross_cooc", "embedding", "ease", "ials", "backbone", "hybrid", "hybrid-before")
+RANKERS = ("popularity", "cross_cooc", "embedding", "ease", "ials", "backbone", "hybrid", "hybrid-uniformfit",
+           "hybrid-before")
 PROTOCOLS = ("warm-uniform", "warm-popular", "cold-uniform", "cold-popular", "full", "full-cold")
 
 
