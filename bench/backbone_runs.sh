@@ -32,6 +32,19 @@ for protocol in full full-cold; do
     run "bb-$protocol-$ranker" --protocol "$protocol" --ranker "$ranker" --users "$USERS"
   done
 done
+# The hybrid's first fit, on uniform negatives only (bench/fusion/hybrid-uniformfit.json): it
+# beat the backbone on validation's uniform cases and lost on test users' popular ones.
+for protocol in warm cold; do
+  for negatives in uniform popular; do
+    run "bb-$protocol-$negatives-hybrid-uniformfit" --protocol "$protocol" --negatives "$negatives" --ranker hybrid \
+      --fusion bench/fusion/hybrid-uniformfit.json --users "$USERS"
+  done
+done
+for protocol in full full-cold; do
+  run "bb-$protocol-hybrid-uniformfit" --protocol "$protocol" --ranker hybrid --fusion bench/fusion/hybrid-uniformfit.json \
+    --users "$USERS"
+done
+
 # A second scene pair, in a store of its own.
 [ -f "$RA_STORE/chroma.sqlite3" ] || "$SB" ingest --dataset ml-1m --source Romance --target Action --store "$RA_STORE"
 RA=(--store "$RA_STORE" --source Romance --target Action --users "$USERS")
