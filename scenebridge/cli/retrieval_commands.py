@@ -90,17 +90,19 @@ def history(
 def info(store: StoreOption = None, json_output: JsonOption = False) -> None:
     """What the store holds: datasets, scene splits, counts, size, and for each scene pair the
     backbone and default ranker chosen on validation users (scenebridge fit-backbone)."""
-    from agent.candidates import recorded_choices
-    from retrievers import SceneStore
+    from agent.candidates import joint_matrix, load_scene_data, recorded_choices
+    from retrievers import Retriever, SceneStore
 
     target = SceneStore(store_path(store))
     datasets = {name: entry.model_dump() for name, entry in target.datasets().items()}
     choices = {}
     for name, entry in target.datasets().items():
-        current = [c for c in recorded_choices(target.path, name)
-                   if c.ingested_at == entry.ingested_at and (c.source, c.target) == (entry.source, entry.target)]
-        if current:
-            choices[name] = current[0]
+        pair = [c for c in recorded_choices(target.path, name) if (c.source, c.target) == (entry.source, entry.target)]
+        if pair and entry.complete:  # the choice that holds is the one fitted on the data as it is now
+            fingerprint = joint_matrix(load_scene_data(Retriever(target, name)), entry.source, entry.target).fingerprint
+            current = [c for c in pair if c.fingerprint == fingerprint]
+            if current:
+                choices[name] = current[0]
     for name, choice in choices.items():
         datasets[name]["backbone"] = {
             "pair": f"{choice.source} -> {choice.target}", "models": choice.backbone,
