@@ -105,7 +105,8 @@ class Recommender:
         lap("retrieval")
 
         data = load_scene_data(self.retriever)
-        choice = ensure_backbone(data, source, target, progress=self.progress)
+        # Off the event loop: a store without a backbone is fitted first (about a minute, once).
+        choice = await asyncio.to_thread(ensure_backbone, data, source, target, progress=self.progress)
         ranker = request.ranker or choice.default_ranker
         if request.candidates is not None:
             candidates = score_given(data, evidence, [c for c in request.candidates if c not in request.exclude])

@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from agent.cases import FULL_PROTOCOLS
 from agent.rankers import RANKERS
 from agent.rankers.base import OrderDesign
 
@@ -50,7 +51,7 @@ class RunConfig(BaseModel):
 
     @model_validator(mode="after")
     def _full_needs_scores(self) -> RunConfig:
-        if self.protocol in ("full", "full-cold") and self.ranker in ("verbalizer", "listwise"):
+        if self.protocol in FULL_PROTOCOLS and self.ranker in ("verbalizer", "listwise"):
             raise ValueError(f"the {self.protocol} protocol ranks every unseen target item (hundreds): the "
                              f"{self.ranker} ranker reads a short list; use --protocol retrieved, or a score "
                              "ranker (backbone, ease, ials, hybrid, ...)")

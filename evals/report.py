@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agent.cases import HR_KS, NDCG_KS
+from agent.cases import FULL_PROTOCOLS, HR_KS, NDCG_KS
 from evals.config import RunConfig
 from evals.metrics import catalogue_coverage, intra_list_diversity, novelty, position_spread, position_spread_null
 from evals.rows import EvalRow, read_explained, read_rows
@@ -62,7 +62,7 @@ def aggregate(rows: list[EvalRow], config: RunConfig, data, out: Path | None = N
         metrics["position_spread_null"], metrics["position_spread_p"] = position_spread_null(
             quarter, ndcg, metrics["ndcg@10"], seed=config.seed)
 
-    if config.protocol in ("retrieved", "full", "full-cold"):
+    if config.protocol in ("retrieved", *FULL_PROTOCOLS):
         scene = data.scene(config.target)
         lists = [r.ranking[: config.k] for r in rows]
         popularity = dict(zip(scene.items.tolist(), scene.popularity.tolist(), strict=True))

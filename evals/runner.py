@@ -28,9 +28,6 @@ from evals.config import RunConfig
 from evals.rows import EvalRow, ExplainedUser, Timings, parse_row, read_explained
 from evals.run_metrics import RunMetrics
 
-CROSS_SCENE = ("cross_cooc", "embedding")  # generators that read the source scene
-
-
 def prepare_run_dir(out: Path, config: RunConfig) -> set[str]:
     """Create ``out`` or check it belongs to the same config; return the users already done."""
     out.mkdir(parents=True, exist_ok=True)
@@ -59,14 +56,11 @@ def prepare_run_dir(out: Path, config: RunConfig) -> set[str]:
 async def evaluate_case(service: Service, data, case: Case, config: RunConfig) -> EvalRow:
     started = time.perf_counter()
     evidence = case.evidence
-    if not config.transfer:  # the ablation: nothing from the source scene reaches any score
+    if not config.transfer:  # the ablation: nothing from the source scene reaches any score...
         case = dataclasses.replace(case, evidence=evidence.model_copy(update={"source_items": ()}))
     request = service.case_request(data, case)
-    if not config.transfer:  # nor the prompt
-        request = request.model_copy(update={
-            "evidence": [],
-            "generator_scores": {k: v for k, v in request.generator_scores.items() if k not in CROSS_SCENE},
-        })
+    if not config.transfer:  # ...nor the prompt
+        request = request.model_copy(update={"evidence": []})
     ranker = make_ranker(config.ranker, service.llm, permutations=config.permutations, seed=config.seed,
                          orders=config.orders, weights=service.weights, template=config.prompt)
     ranking = await ranker.rank(request)

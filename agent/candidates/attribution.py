@@ -41,7 +41,7 @@ class Attributing:
         parts, evidence = self.contributions(data, query, item_ids)
         out = {}
         for n, item_id in enumerate(item_ids):
-            column = parts[:, n] if len(evidence) else np.zeros(0)
+            column = parts[:, n]
             positive = float(column[column > 0].sum())
             best = np.argsort(-column, kind="stable")[:top]
             out[item_id] = Attribution(

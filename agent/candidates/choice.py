@@ -9,13 +9,12 @@ which use the chosen hyper-parameters unless a config names its own.
 from __future__ import annotations
 
 import json
-import logging
 import os
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from agent.candidates._fits import fit_dir
+from agent.candidates._fits import fit_dir, log
 from agent.candidates.joint import JointMatrix
 from agent.candidates.scene_data import SceneData
 
@@ -53,7 +52,6 @@ class BackboneChoice(BaseModel):
     dataset: str
     source: str
     target: str
-    ingested_at: str | None = Field(default=None, description="The store's ingest this was fitted on.")
     configs: dict[str, dict[Warmth, dict[str, Any]]] = Field(
         description="Model -> warm/cold -> its chosen config fields.")
     backbone: dict[Warmth, str] = Field(description="The model ``backbone`` delegates to, per kind of user.")
@@ -121,5 +119,4 @@ def save_choice(data: SceneData, joint: JointMatrix, choice: BackboneChoice) -> 
         tmp.write_text(choice.model_dump_json(indent=2))
         os.replace(tmp, path)
     except OSError as exc:  # a read-only store: the choice holds for this process only
-        logging.getLogger("scenebridge.backbone").warning("could not record the backbone choice in %s (%s)",
-                                                          path, exc)
+        log.warning("could not record the backbone choice in %s (%s)", path, exc)

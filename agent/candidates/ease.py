@@ -74,20 +74,22 @@ class Ease(Attributing, CandidateGenerator):
         chosen = chosen_config(data, joint, "ease", query.evidence.cold).get("l2")
         return float(chosen or DEFAULT_L2["cold" if query.evidence.cold else "warm"])
 
-    def _parts(self, data: SceneData, query: Query, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _parts(self, data: SceneData, query: Query,
+               columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, JointMatrix]:
+        """x_i B'_ij for the evidence columns i and target ``columns`` j, those evidence columns, and
+        the joint matrix they index."""
         joint = joint_matrix(data, query.source.scene, query.target.scene)
         l2 = self.l2(data, joint, query)
         P = cached_fit(data, joint, f"ease-l2={l2:g}", lambda: {"P": fit_ease(joint, l2)})["P"]
         evidence = joint.evidence(query)
         left_out = joint.row(query.user_row) if query.user_row is not None else None
-        return ease_parts(P, evidence, columns + joint.n_source, left_out), evidence
+        return ease_parts(P, evidence, columns + joint.n_source, left_out), evidence, joint
 
     def score(self, data: SceneData, query: Query) -> np.ndarray:
-        parts, _ = self._parts(data, query, np.arange(query.target.n_items))
+        parts, _, _ = self._parts(data, query, np.arange(query.target.n_items))
         return parts.sum(axis=0)
 
     def contributions(self, data: SceneData, query: Query, item_ids: list[str]) -> tuple[np.ndarray, list[str]]:
         columns = np.array([data.column(query.target, i) for i in item_ids], dtype=np.int64)
-        parts, evidence = self._parts(data, query, columns)
-        joint = joint_matrix(data, query.source.scene, query.target.scene)
+        parts, evidence, joint = self._parts(data, query, columns)
         return parts, [joint.item_id(c) for c in evidence]

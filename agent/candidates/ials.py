@@ -51,8 +51,8 @@ def fold_of(user_ids: np.ndarray, folds: int) -> np.ndarray:
                      for u in user_ids], dtype=np.int64)
 
 
-def als_model(item_factors: np.ndarray, params: dict):
-    """An ``implicit`` model holding ``item_factors`` (for fold-in and explain)."""
+def als_model(item_factors: np.ndarray | None, params: dict):
+    """An ``implicit`` model holding ``item_factors`` (for fold-in and explain; None: to be fitted)."""
     with warnings.catch_warnings():
         # implicit warns that OpenBLAS may use threads; it limits them itself where it matters.
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -61,7 +61,8 @@ def als_model(item_factors: np.ndarray, params: dict):
         model = AlternatingLeastSquares(factors=int(params["factors"]), regularization=float(params["regularization"]),
                                         alpha=float(params["alpha"]), iterations=int(params["iterations"]),
                                         random_state=int(params.get("seed", 0)))
-    model.item_factors = np.ascontiguousarray(item_factors, dtype=np.float32)
+    if item_factors is not None:
+        model.item_factors = np.ascontiguousarray(item_factors, dtype=np.float32)
     return model
 
 
@@ -71,8 +72,7 @@ def fit_ials(matrix: sp.csr_matrix, params: dict, excluded: np.ndarray | None = 
         keep = sp.diags((~excluded).astype(np.float32))
         matrix = (keep @ matrix).tocsr()
         matrix.eliminate_zeros()
-    model = als_model(np.zeros((matrix.shape[1], int(params["factors"])), np.float32), params)
-    model.item_factors = None
+    model = als_model(None, params)
     model.fit(matrix, show_progress=False)
     return np.asarray(model.item_factors, dtype=np.float32)
 
@@ -119,13 +119,13 @@ class Ials(Attributing, CandidateGenerator):
         evidence = joint.evidence_row(query)
         names = [joint.item_id(c) for c in evidence.indices]
         parts = np.zeros((len(names), len(item_ids)))
-        weights = None
+        if not names:
+            return parts, names
+        position = {c: i for i, c in enumerate(evidence.indices)}
+        weights = None  # the user's factorised weights: explain computes them once, then reuses them
         for n, item_id in enumerate(item_ids):
-            if not len(names):
-                break
             column = joint.n_source + data.column(query.target, item_id)
             _, top, weights = model.explain(0, evidence, column, user_weights=weights, N=len(names))
-            position = {c: i for i, c in enumerate(evidence.indices)}
             for other, value in top:
                 parts[position[other], n] = value
         return parts, names

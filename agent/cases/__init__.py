@@ -5,12 +5,13 @@ Tuning and fitting draw their users and cases from here as much as evaluation do
 that keeps them apart is defined once, below all three.
 """
 
-from agent.cases.metrics import HR_KS, NDCG_KS, expected_at_10, rank_metrics, true_item_position
-from agent.cases.protocols import PROTOCOLS, Case, Protocol, Sampling, active_users, build_cases, leave_last_out_cases
+from agent.cases.metrics import HR_KS, NDCG_KS, expected_at_10, position_among, rank_metrics, true_item_position
+from agent.cases.protocols import (FULL_PROTOCOLS, PROTOCOLS, Case, Protocol, Sampling, active_users, build_cases,
+                                   leave_last_out_cases)
 from agent.cases.splits import SPLITS, Split, split_of, users_in
 
 __all__ = [
-    "HR_KS", "NDCG_KS", "PROTOCOLS", "SPLITS", "Case", "Protocol", "Sampling", "Split", "active_users",
-    "build_cases", "expected_at_10", "leave_last_out_cases", "rank_metrics", "split_of", "true_item_position",
-    "users_in",
+    "FULL_PROTOCOLS", "HR_KS", "NDCG_KS", "PROTOCOLS", "SPLITS", "Case", "Protocol", "Sampling", "Split",
+    "active_users", "build_cases", "expected_at_10", "leave_last_out_cases", "position_among", "rank_metrics",
+    "split_of", "true_item_position", "users_in",
 ]

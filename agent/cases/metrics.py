@@ -37,13 +37,16 @@ def rank_metrics(better: int | None, tied: int = 0) -> dict[str, float]:
     return out
 
 
+def position_among(true: float, others: np.ndarray) -> tuple[int, int]:
+    """(better, tied): how many of ``others`` score above the true item's ``true``, and equal to it."""
+    return int((others > true).sum()), int((others == true).sum())
+
+
 def true_item_position(scores: dict[str, float], held_out: str) -> tuple[int, int] | None:
     """(better, tied) of the held-out item under ``scores``; None when it is not a candidate."""
     if held_out not in scores:
         return None
-    true = scores[held_out]
-    others = np.array([v for i, v in scores.items() if i != held_out], dtype=float)
-    return int((others > true).sum()), int((others == true).sum())
+    return position_among(scores[held_out], np.array([v for i, v in scores.items() if i != held_out], dtype=float))
 
 
 def expected_at_10(better: int, tied: int) -> tuple[float, float]:

@@ -13,6 +13,7 @@ comparison when ``fit-hybrid`` runs. Test users are never read.
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -20,8 +21,8 @@ from datetime import datetime, timezone
 import numpy as np
 from tqdm import tqdm
 
-from agent.candidates import (BackboneChoice, RankerScore, SceneData, SweepRow, fit_ease, fit_ials, joint_matrix,
-                              make_generator, read_choice, save_choice)
+from agent.candidates import (BACKBONE_MODELS, BackboneChoice, RankerScore, SceneData, SweepRow, fit_ease, fit_ials,
+                              joint_matrix, make_generator, read_choice, save_choice)
 from agent.candidates.ease import ease_parts
 from agent.candidates.ials import DEFAULTS as IALS_DEFAULTS
 from agent.candidates.ials import als_model
@@ -114,7 +115,7 @@ def select_backbone(data: SceneData, source: str, target: str, *, users: int | N
     if not cases["warm"]:  # a small imported dataset, say: the defaults, and the record says so
         choice = BackboneChoice(
             fingerprint=joint.fingerprint, dataset=data.dataset, source=joint.source.scene,
-            target=joint.target.scene, ingested_at=data.info.ingested_at, configs={},
+            target=joint.target.scene, configs={},
             backbone={"warm": "ease", "cold": "ease"},
             validation_users={"warm": 0, "cold": 0},
             decided_by=f"not validated: no validation-split user has >= 5 items in both {source} and {target}; "
@@ -128,11 +129,11 @@ def select_backbone(data: SceneData, source: str, target: str, *, users: int | N
         sweep = (_sweep("ease", _grid(EASE_GRID), _ease_scorer(joint), cases, bar)
                  + _sweep("ials", [{**IALS_DEFAULTS, **point} for point in _grid(IALS_GRID)],
                           _ials_scorer(data, joint), cases, bar))
-        configs = {model: {w: _best(sweep, model, w).config for w in WARMTHS} for model in ("ease", "ials")}
-        backbone = {w: max(("ease", "ials"), key=lambda m: _best(sweep, m, w).criterion) for w in WARMTHS}
+        configs = {model: {w: _best(sweep, model, w).config for w in WARMTHS} for model in BACKBONE_MODELS}
+        backbone = {w: max(BACKBONE_MODELS, key=lambda m: _best(sweep, m, w).criterion) for w in WARMTHS}
         choice = BackboneChoice(
             fingerprint=joint.fingerprint, dataset=data.dataset, source=joint.source.scene,
-            target=joint.target.scene, ingested_at=data.info.ingested_at, configs=configs, backbone=backbone,
+            target=joint.target.scene, configs=configs, backbone=backbone,
             sweep=sweep,
             validation_users={w: len(cases[w]) for w in WARMTHS},
             fitted_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
@@ -155,10 +156,18 @@ def select_backbone(data: SceneData, source: str, target: str, *, users: int | N
     return choice
 
 
+_selecting = threading.Lock()
+
+
 def ensure_backbone(data: SceneData, source: str, target: str, *, progress: bool = True) -> BackboneChoice:
-    """The recorded choice for the pair, made now (with a progress bar) if the store has none."""
+    """The recorded choice for the pair, made now (with a progress bar) if the store has none;
+    callers that arrive meanwhile wait for that one sweep instead of starting their own."""
     joint = joint_matrix(data, source, target)
-    return read_choice(data, joint) or select_backbone(data, source, target, progress=progress)
+    choice = read_choice(data, joint)
+    if choice is not None:
+        return choice
+    with _selecting:
+        return read_choice(data, joint) or select_backbone(data, source, target, progress=progress)
 
 
 def record_ranker(data: SceneData, source: str, target: str, name: str, score: RankerScore,
@@ -169,9 +178,8 @@ def record_ranker(data: SceneData, source: str, target: str, name: str, score: R
     joint = joint_matrix(data, source, target)
     choice = ensure_backbone(data, source, target)
     update: dict = {"rankers": {**choice.rankers, name: score}}
-    kinds = [k for k in ("warm", "cold") if getattr(score, k) is not None and getattr(incumbent, k) is not None]
-    wins = bool(kinds) and set(kinds) == {"warm", "cold"} and all(
-        getattr(score, k) > getattr(incumbent, k) for k in kinds)
+    wins = all(mine is not None and theirs is not None and mine > theirs
+               for mine, theirs in ((score.warm, incumbent.warm), (score.cold, incumbent.cold)))
     if wins:
         update |= {"default_ranker": name,
                    "decided_by": f"{name} {score.mean:.4f} against backbone {incumbent.mean:.4f}, warm "
@@ -184,6 +192,3 @@ def record_ranker(data: SceneData, source: str, target: str, name: str, score: R
     choice = choice.model_copy(update=update)
     save_choice(data, joint, choice)
     return choice
-
-
-

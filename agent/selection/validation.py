@@ -16,7 +16,7 @@ import numpy as np
 
 from agent.candidates import SceneData
 from agent.candidates.evidence import Query, resolve
-from agent.cases import active_users, leave_last_out_cases, rank_metrics, users_in
+from agent.cases import active_users, leave_last_out_cases, position_among, rank_metrics, users_in
 from agent.cases.protocols import Case
 
 CANDIDATE_PROTOCOLS = ("uniform", "popular", "full")
@@ -54,15 +54,11 @@ def validation_cases(data: SceneData, source: str, target: str, *, cold: bool, u
     return out
 
 
-def _position(scores: np.ndarray, held_out: int, negatives: np.ndarray) -> tuple[int, int]:
-    true, others = scores[held_out], scores[negatives]
-    return int((others > true).sum()), int((others == true).sum())
-
-
 def case_metrics(scores: np.ndarray, case: ValidationCase) -> dict[str, float]:
-    metrics = {f"ndcg@10_{name}": rank_metrics(*_position(scores, case.held_out, getattr(case, name)))["ndcg@10"]
+    true = scores[case.held_out]
+    metrics = {f"ndcg@10_{name}": rank_metrics(*position_among(true, scores[getattr(case, name)]))["ndcg@10"]
                for name in ("uniform", "popular")}
-    full = rank_metrics(*_position(scores, case.held_out, case.unseen))
+    full = rank_metrics(*position_among(true, scores[case.unseen]))
     return metrics | {"ndcg@10_full": full["ndcg@10"], "recall@20_full": full["recall@20"]}
 
 
