@@ -11,25 +11,34 @@ from __future__ import annotations
 import asyncio
 import time
 
-from agent.candidates import CandidateSet, RatedItem, UserEvidence, attribute, generate_candidates, load_scene_data
+from agent.candidates import (
+    CandidateSet,
+    RatedItem,
+    SceneData,
+    UserEvidence,
+    attribute,
+    candidate_support,
+    generate_candidates,
+    load_scene_data,
+)
 from agent.candidates import score_candidates as score_given
 from agent.explain import Explainer
 from agent.fusion import FusionWeights
 from agent.llm import LLMBackend
-from agent.rankers import LLM_RANKERS, PromptItem, Ranking, RankingRequest, make_ranker
-from agent.rankers.base import prior_ranking
+from agent.rankers import LLM_RANKERS, SUPPORTED_RANKERS, PromptItem, Ranking, RankingRequest, make_ranker
+from agent.rankers.base import Support, prior_ranking
 from agent.requests import Recommendation, RecommendedItem, RecommendRequest
 from agent.selection import ensure_backbone
 from core.domain import HistoryEntry, Item, ScoredItem
 from core.errors import ScenebridgeError
-from core.titles import shown_title
+from core.titles import display_title, shown_title
 from retrievers import Retriever
 
 
 class Recommender:
     def __init__(self, retriever: Retriever, llm: LLMBackend | None, *, weights: FusionWeights | None = None,
                  evidence_items: int = 15, history_items: int = 10, explanation_evidence: int = 3,
-                 progress: bool = False):
+                 support_head: int = 20, progress: bool = False):
         self.retriever = retriever
         self.progress = progress  # a progress bar when the store's backbone must be fitted first
         self.llm = llm
@@ -37,6 +46,7 @@ class Recommender:
         self.evidence_items = evidence_items
         self.history_items = history_items
         self.explanation_evidence = explanation_evidence
+        self.support_head = support_head  # candidates whose collaborative evidence a prompt states
         self.explainer = Explainer(llm)
 
     # -- scenes and people ---------------------------------------------------------------------
@@ -111,14 +121,17 @@ class Recommender:
         if request.candidates is not None:
             candidates = score_given(data, evidence, [c for c in request.candidates if c not in request.exclude])
         else:
+            # A re-ranker reads the backbone's best; the other rankers the fused candidates.
+            weights = {"backbone": 1.0} if ranker in SUPPORTED_RANKERS else self.weights.weights
             candidates = generate_candidates(data, evidence, limit=request.n_candidates, exclude=request.exclude,
-                                             weights=self.weights.weights)
+                                             weights=weights)
         if not candidates.items:
             raise ScenebridgeError(f"no candidate left to rank in {target}", param="candidates",
                                    hint="give candidates, or exclude fewer items")
         lap("candidates")
 
-        ranking_request = self.ranking_request(request, candidates, evidence, source_history, target_history)
+        ranking_request = self.ranking_request(request, candidates, evidence, source_history, target_history,
+                                               support_from=data if ranker in SUPPORTED_RANKERS else None)
         ranking = await self._rank(request.model_copy(update={"ranker": ranker}), ranking_request)
         timings["model"] = round(ranking.llm_seconds, 4)
         lap("ranking")
@@ -147,7 +160,9 @@ class Recommender:
         )
 
     def ranking_request(self, request, candidates: CandidateSet, evidence: UserEvidence,
-                         source_history, target_history) -> RankingRequest:
+                         source_history, target_history, *, support_from: SceneData | None = None) -> RankingRequest:
+        """``support_from``: the loaded data, to attach the collaborative evidence of the backbone's
+        ``support_head`` best candidates (what the rerank prompt states)."""
         ids = candidates.item_ids
         shown_source = self._prompt_history(source_history, self.evidence_items)
         shown_target = self._prompt_history(target_history, self.history_items)
@@ -162,14 +177,25 @@ class Recommender:
         generator_scores = {name: dict(zip(ids, values.tolist(), strict=True)) for name, values in normalized.items()}
         weights = {n: w for n, w in self.weights.weights.items() if n in candidates.generators}
         prior = dict(zip(ids, candidates.fused(weights).tolist(), strict=True))
+        support = self._support(support_from, candidates, evidence) if support_from is not None else {}
         return RankingRequest(
             user_id=evidence.user_id, source_scene=evidence.source_scene, target_scene=evidence.target_scene,
             evidence=prompt_items(shown_source),
             target_history=prompt_items(shown_target),
-            candidates=[PromptItem(item_id=i, title=shown_title(items[i]), genres=list(items[i].genres))
-                        for i in ids],
+            candidates=[PromptItem(item_id=i, title=shown_title(items[i]), genres=list(items[i].genres),
+                                   support=support.get(i)) for i in ids],
             generator_scores=generator_scores, prior=prior,
         )
+
+    def _support(self, data: SceneData, candidates: CandidateSet, evidence: UserEvidence) -> dict[str, Support]:
+        """The backbone's best ``support_head`` candidates, each with its evidence in words."""
+        by_backbone = sorted(candidates.items, key=lambda c: -c.scores.get("backbone", float("-inf")))
+        head = [c.item_id for c in by_backbone[: self.support_head]]
+        found = candidate_support(data, evidence, head)
+        cited = sorted({i for s in found.values() for i in s.because})
+        titles = {i.item_id: display_title(i.title) for i in self.retriever.items(cited)} if cited else {}
+        return {i: Support(rank=s.rank, neighbours=s.neighbours, neighbours_with=s.neighbours_with,
+                           because=[titles[b] for b in s.because]) for i, s in found.items()}
 
     async def _rank(self, request: RecommendRequest, ranking_request: RankingRequest) -> Ranking:
         if self.llm is None and request.ranker in LLM_RANKERS:

@@ -39,16 +39,17 @@ class Service:
     async def recommend(self, request: RecommendRequest) -> Recommendation:
         return await self.recommender.recommend(request)
 
-    def case_request(self, data: SceneData, case: Case) -> RankingRequest:
+    def case_request(self, data: SceneData, case: Case, *, support: bool = False) -> RankingRequest:
         """The ranking request ``recommend`` would build for a held-out case: its candidates in the
-        case's seeded order, the source history, and the target history the protocol leaves visible."""
+        case's seeded order, the source history, and the target history the protocol leaves visible;
+        ``support``: with the backbone's best candidates' collaborative evidence (the rerank prompt)."""
         evidence = case.evidence
         source, target = evidence.source_scene, evidence.target_scene
         candidates = score_candidates(data, evidence, list(case.order))
         target_history = data.history(case.user_id, target)[: len(evidence.target_history)]
         return self.recommender.ranking_request(
             RecommendRequest(user_id=case.user_id, target_scene=target), candidates, evidence,
-            data.history(case.user_id, source), target_history)
+            data.history(case.user_id, source), target_history, support_from=data if support else None)
 
     async def aclose(self) -> None:
         if self.llm is not None:

@@ -19,7 +19,9 @@ class RunConfig(BaseModel):
     dataset: str = "ml-1m"
     source: str = "Comedy"
     target: str = "Sci-Fi"
-    users: int = Field(default=200, ge=1, description="Test-split users evaluated.")
+    users: int = Field(default=200, ge=1, description="Users evaluated, drawn from ``split``.")
+    split: Literal["test", "validation"] = Field(default="test", description="Whose figures: test users "
+                                                 "(reported), or validation users (choices: prompts, orders).")
     seed: int = 0
     ranker: str = "popularity"
     transfer: bool = Field(default=True, description="False: no source-scene evidence (the ablation).")
@@ -71,6 +73,8 @@ class RunConfig(BaseModel):
     def identity(self) -> dict:
         """What must match for a run directory to be resumed (not how fast it runs)."""
         exclude = {"concurrency", "llm_url", "store", "explain_users", "judge_url", "judge_model"}
+        if self.split == "test":
+            exclude.add("split")  # runs from before the field resume
         if self.fusion is None:
             exclude.add("fusion")  # runs from before the field resume
         if self.permutations == 1:

@@ -34,6 +34,20 @@ def accuracy(rows: Sequence[EvalRow]) -> dict[str, float | int]:
     return {key: float(np.mean([r.metrics[key] for r in rows])) for key in keys} | {"users": len(rows)}
 
 
+BACKBONE_BINS = ((1, 5, "1-5"), (6, 10, "6-10"), (11, 20, "11-20"), (21, None, ">20"))
+
+
+def backbone_position_table(rows: Sequence[EvalRow]) -> dict[str, dict[str, float]]:
+    """Mean NDCG@10 and users by where the backbone placed the true item."""
+    out = {}
+    for low, high, name in BACKBONE_BINS:
+        chosen = [r.metrics["ndcg@10"] for r in rows if r.backbone_position is not None
+                  and low <= r.backbone_position and (high is None or r.backbone_position <= high)]
+        if chosen:
+            out[name] = {"ndcg@10": float(np.mean(chosen)), "users": len(chosen)}
+    return out
+
+
 def aggregate(rows: list[EvalRow], config: RunConfig, data, out: Path | None = None) -> RunMetrics:
     n = len(rows)
     metrics: dict = accuracy(rows)
@@ -61,6 +75,10 @@ def aggregate(rows: list[EvalRow], config: RunConfig, data, out: Path | None = N
         metrics["position_spread"] = position_spread(quarter, ndcg, metrics["ndcg@10"])
         metrics["position_spread_null"], metrics["position_spread_p"] = position_spread_null(
             quarter, ndcg, metrics["ndcg@10"], seed=config.seed)
+
+    by_backbone = backbone_position_table(rows)
+    if by_backbone:
+        metrics["ndcg@10_by_backbone_position"] = by_backbone
 
     if config.protocol in ("retrieved", *FULL_PROTOCOLS):
         scene = data.scene(config.target)
@@ -162,6 +180,11 @@ def write_report(out: Path, config: RunConfig, retriever, data) -> RunMetrics:
         lines += ["", (f"Explanations: {metrics.explanations} checked; ragas judge: "
                        f"{metrics.judge or 'none'} ({metrics.ragas_judged or 0} judged)."),
                   *(f"- not scored, {why}: {n}" for why, n in sorted((metrics.ragas_judge_errors or {}).items()))]
+    if metrics.ndcg_at_10_by_backbone_position:
+        lines += ["", "NDCG@10 by the true item's place in the backbone's order:", "",
+                  "| backbone place | users | NDCG@10 |", "|---|---:|---:|",
+                  *(f"| {k} | {v['users']:.0f} | {v['ndcg@10']:.4f} |"
+                    for k, v in metrics.ndcg_at_10_by_backbone_position.items())]
     lines += ["", *(f"![{p}]({p})" for p in plots), ""]
     (out / "report.md").write_text("\n".join(lines))
     return metrics

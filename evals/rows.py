@@ -38,6 +38,11 @@ class EvalRow(BaseModel):
     source_history: int  # source items the ranker was given
     target_history: int  # target items the protocol left visible
     timings: Timings
+    # The held-out item's 1-based place in the backbone's order of the candidates (None: not a
+    # candidate, or a run from before the field): accuracy by where the true item started.
+    backbone_position: int | None = None
+    # Re-rankers: each re-ordered candidate's 1-based place in the backbone's order.
+    positions: dict[str, int] = {}
 
     def line(self) -> str:
         return json.dumps(self.model_dump()) + "\n"

@@ -48,6 +48,9 @@ class RunMetrics(BaseModel):
     # NDCG@10 by the true item's listed position (0-based) and position quarter ("q1".."q4").
     ndcg_at_10_by_position: dict[int, float] | None = _at("ndcg@10_by_position")
     ndcg_at_10_by_position_quarter: dict[str, float] | None = _at("ndcg@10_by_position_quarter")
+    # NDCG@10 and user count by the true item's place in the backbone's order ("1-5" ... ">20"):
+    # what a re-ranker does with a true item the backbone ranked high, middling or low.
+    ndcg_at_10_by_backbone_position: dict[str, dict[str, float]] | None = _at("ndcg@10_by_backbone_position")
     position_spread: float | None = None
     position_spread_null: float | None = None
     position_spread_p: float | None = None

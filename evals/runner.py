@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from agent.candidates import load_scene_data
 from agent.cases import Case, active_users, build_cases, rank_metrics, true_item_position, users_in
-from agent.rankers import LLM_RANKERS, make_ranker
+from agent.rankers import LLM_RANKERS, SUPPORTED_RANKERS, make_ranker
 from agent.requests import RecommendRequest
 from agent.selection import ensure_backbone
 from agent.service import Service, open_service
@@ -58,7 +58,7 @@ async def evaluate_case(service: Service, data, case: Case, config: RunConfig) -
     evidence = case.evidence
     if not config.transfer:  # the ablation: nothing from the source scene reaches any score...
         case = dataclasses.replace(case, evidence=evidence.model_copy(update={"source_items": ()}))
-    request = service.case_request(data, case)
+    request = service.case_request(data, case, support=config.ranker in SUPPORTED_RANKERS)
     if not config.transfer:  # ...nor the prompt
         request = request.model_copy(update={"evidence": []})
     ranker = make_ranker(config.ranker, service.llm, permutations=config.permutations, seed=config.seed,
@@ -79,7 +79,19 @@ async def evaluate_case(service: Service, data, case: Case, config: RunConfig) -
         source_history=len(evidence.source_items),
         target_history=len(evidence.target_history),
         timings=Timings(total=round(time.perf_counter() - started, 4), model=round(ranking.llm_seconds, 4)),
+        backbone_position=backbone_position(request.generator_scores.get("backbone", {}), case.held_out),
+        positions=ranking.positions,
     )
+
+
+def backbone_position(scores: dict[str, float], held_out: str) -> int | None:
+    """1 + the candidates the backbone scores above the held-out item (ties: half of them)."""
+    if held_out not in scores:
+        return None
+    mine = scores[held_out]
+    above = sum(s > mine for s in scores.values())
+    ties = sum(s == mine for s in scores.values()) - 1
+    return 1 + above + ties // 2
 
 
 def add_wall_time(out: Path, seconds: float) -> float:
@@ -101,11 +113,11 @@ async def run(config: RunConfig, out: Path, *, progress: bool = True) -> Path:
         for scene in (config.source, config.target):
             service.retriever.check_scene(scene)
         ensure_backbone(data, config.source, config.target, progress=progress)  # chosen on validation users
-        pool = users_in(active_users(data, config.source, config.target), "test")
+        pool = users_in(active_users(data, config.source, config.target), config.split)
         cases = build_cases(data, config.protocol, source=config.source, target=config.target, users=config.users,
                             seed=config.seed, negatives=config.n_negatives, sampling=config.negatives, pool=pool,
                             retrieved=config.retrieved, retrieve_with=service.weights.weights)
-        check_disjoint(config.model, config.dataset, (c.user_id for c in cases))
+        check_disjoint(config.model, config.dataset, (c.user_id for c in cases), validation=config.split == "test")
         todo = [c for c in cases if c.user_id not in done]
         limit = asyncio.Semaphore(config.concurrency)
         with (out / "rows.jsonl").open("a") as rows, tqdm(total=len(cases), initial=len(cases) - len(todo),

@@ -21,7 +21,7 @@ from core.errors import ScenebridgeError
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 MAX_FIELD_CHARS = 300
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
-_INCLUDE = re.compile(r"""{%-?\s*include\s+["']([^"']+)["']""")
+_INCLUDE = re.compile(r"""{%-?\s*(?:include|extends)\s+["']([^"']+)["']""")
 
 
 class PromptError(ScenebridgeError):

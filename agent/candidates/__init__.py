@@ -31,6 +31,7 @@ from agent.candidates.ials import fit_ials, fold_of
 from agent.candidates.joint import JointMatrix, joint_matrix
 from agent.candidates.registry import generator_names, make_generator, register_generator
 from agent.candidates.scene_data import SceneData, SceneMatrix, load_scene_data
+from agent.candidates.support import CandidateSupport, candidate_support
 
 __all__ = [
     "BACKBONE_MODELS",
@@ -51,6 +52,8 @@ __all__ = [
     "save_choice",
     "DEFAULT_GENERATORS",
     "Candidate",
+    "CandidateSupport",
+    "candidate_support",
     "CandidateGenerator",
     "CandidateSet",
     "GeneratorConfig",

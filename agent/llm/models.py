@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 
 from agent.llm._filelock import file_lock
 from agent.llm._spinner import spinner
+from agent.llm.adapted import AdaptedModel, is_merged, merge_adapter
 from core.errors import DataError, NotFoundError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -102,9 +103,20 @@ register_model(PackagedModel(
 ))
 
 
+# Packaged base models with an adapter the project trained (agent/llm/adapted.py), by name.
+ADAPTED: dict[str, AdaptedModel] = {}
+
+
+def register_adapted(model: AdaptedModel) -> AdaptedModel:
+    if model.base not in MODELS:
+        raise NotFoundError("base model", model.base, hint="packaged models: " + ", ".join(MODELS))
+    ADAPTED[model.name] = model
+    return model
+
+
 def get_model(name: str) -> PackagedModel:
     if name not in MODELS:
-        raise NotFoundError("model", name, hint="packaged models: " + ", ".join(MODELS)
+        raise NotFoundError("model", name, hint="packaged models: " + ", ".join([*MODELS, *ADAPTED])
                             + "; or give the directory of a prepared Hugging Face model")
     return MODELS[name]
 
@@ -131,10 +143,12 @@ def has_chat_template(directory: Path) -> bool:
         return False
 
 
-def resolve_model(name_or_path: str | Path) -> PackagedModel | Path:
-    """A packaged model by name, or an existing Hugging Face model directory."""
+def resolve_model(name_or_path: str | Path) -> PackagedModel | AdaptedModel | Path:
+    """A packaged (or adapted) model by name, or an existing Hugging Face model directory."""
     if str(name_or_path) in MODELS:
         return MODELS[str(name_or_path)]
+    if str(name_or_path) in ADAPTED:
+        return ADAPTED[str(name_or_path)]
     path = Path(name_or_path).expanduser()
     if not path.exists():
         return get_model(str(name_or_path))  # raises NotFoundError naming the packaged models
@@ -152,6 +166,11 @@ def prepare_model(name: str | Path, cache_dir: Path, *, force: bool = False,
     if isinstance(model, Path):
         return model
     target = model_dir(model.name, cache_dir)
+    if isinstance(model, AdaptedModel):
+        base = prepare_model(model.base, cache_dir, force=force, progress=progress)
+        if not force and is_merged(target, model, read_marker(target)):
+            return target
+        return merge_adapter(model, base, target, MARKER, progress=progress)
     if not force and _is_prepared(target, model):
         return target
     _check_installed(model)

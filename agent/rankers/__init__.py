@@ -6,10 +6,13 @@ from agent.rankers.base import OrderDesign, OutputErrors, PromptInfo, PromptItem
 from agent.rankers.baselines import SCORE_BASELINES, RandomRanker, ScoreRanker
 from agent.rankers.hybrid import HybridRanker
 from agent.rankers.listwise import ListwiseConfig, ListwiseRanker
+from agent.rankers.rerank import RerankConfig, RerankRanker
 from agent.rankers.verbalizer import VerbalizerConfig, VerbalizerRanker
 from core.errors import NotFoundError
 
-LLM_RANKERS = ("verbalizer", "listwise", "hybrid")
+LLM_RANKERS = ("rerank", "verbalizer", "listwise", "hybrid")
+# Rankers whose prompt states each candidate's collaborative evidence (Recommender attaches it).
+SUPPORTED_RANKERS = ("rerank",)
 BASELINE_RANKERS = ("random", *SCORE_BASELINES)
 RANKERS = (*LLM_RANKERS, *BASELINE_RANKERS)
 BACKBONE_RANKERS = ("backbone", "ease", "ials")
@@ -28,6 +31,8 @@ def make_ranker(name: str, llm: LLMBackend | None, *, permutations: int = 1, see
     if name in LLM_RANKERS and llm is None:
         raise NotFoundError("model server", "none", hint=f"the {name} ranker needs an LLM: pass --llm-url "
                             "or let scenebridge start the local one")
+    if name == "rerank":
+        return RerankRanker(llm, RerankConfig(permutations=permutations, seed=seed, template=template or "rerank"))
     if name == "verbalizer":
         return VerbalizerRanker(llm, VerbalizerConfig(permutations=permutations, seed=seed, orders=orders,
                                                       template=template or "verbalizer"))
@@ -47,6 +52,8 @@ __all__ = [
     "SERVING_RANKERS",
     "LLM_RANKERS",
     "RANKERS",
+    "SUPPORTED_RANKERS",
+    "RerankRanker",
     "HybridRanker",
     "ListwiseRanker",
     "OutputErrors",

@@ -11,6 +11,16 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 
+class Support(BaseModel):
+    """What the collaborative backbone knows of a candidate, ready for a prompt."""
+
+    rank: int = Field(description="1-based rank by the backbone among the re-ranked candidates.")
+    neighbours: int = Field(description="The most similar people looked at.")
+    neighbours_with: int = Field(description="How many of them have the item.")
+    because: list[str] = Field(default_factory=list, description="Titles of the user's items that "
+                               "contribute most to the backbone's score of it.")
+
+
 class PromptItem(BaseModel):
     """An item as a prompt shows it: the id plus what a reader needs."""
 
@@ -18,6 +28,8 @@ class PromptItem(BaseModel):
     title: str
     genres: list[str] = Field(default_factory=list)
     rating: float | None = None
+    support: Support | None = Field(default=None, description="A candidate's collaborative evidence "
+                                    "(the rerank prompt states it); None elsewhere.")
 
 
 class RankingRequest(BaseModel):
@@ -68,6 +80,8 @@ class Ranking(BaseModel):
     llm_calls: int = 0
     llm_seconds: float = 0.0
     prompt_tokens: int = 0
+    positions: dict[str, int] = Field(default_factory=dict, description="Re-rankers: each re-ordered "
+                                      "candidate's 1-based place in the backbone's order.")
 
 
 @runtime_checkable

@@ -22,7 +22,8 @@ import numpy as np
 from pydantic import BaseModel
 from tqdm import tqdm
 
-from agent.candidates import SceneData
+from agent.candidates import RatedItem, SceneData, UserEvidence, make_generator
+from agent.candidates.evidence import resolve
 from agent.cases import Case, leave_last_out_cases
 from agent.rankers.verbalizer import verbalizer_prompt
 from agent.service import Service
@@ -86,3 +87,54 @@ def build_examples(service: Service, data: SceneData, users: Iterable[str], *, s
                                       prompt=verbalizer_prompt(request, ids, template)))
     order = rng.permutation(len(examples))
     return [examples[i] for i in order]
+
+
+CandidateOrder = Literal["backbone", "rotated"]
+RERANK_KINDS: tuple[Kind, ...] = ("warm", "cold")
+
+
+def held_out_points(n_history: int, points: int, minimum: int = 3) -> list[int]:
+    """Indices of a user's target history used as held-out points: the last ``points`` ones that
+    leave at least ``minimum`` earlier items (the warm history)."""
+    return [t for t in range(max(minimum, n_history - points), n_history)]
+
+
+def build_rerank_examples(service: Service, data: SceneData, users: Iterable[str], *, source: str, target: str,
+                          kinds: Iterable[Kind] = RERANK_KINDS, points: int = 2, head: int = 20,
+                          order: CandidateOrder = "backbone", seed: int = 0,
+                          template: str = "rerank", progress: bool = True) -> list[TuningExample]:
+    """Prompt-v2 examples: for each user, each of their last ``points`` target interactions is held
+    out in turn (warm: the earlier ones are the history; cold: none is); the candidates are the
+    backbone's ``head`` best unseen items, as at serving time, in the backbone's order (or rotated
+    at random); a point whose item the backbone did not put in its head teaches no label and is
+    skipped (LlamaRec). Leakage-free: the backbone scores a known user from a fit that never saw
+    their row (cross-fitted iALS, leave-user-out EASE), and the support leaves their row out."""
+    kinds = [k for k in kinds if k in RERANK_KINDS]
+    if not kinds:
+        raise ValueError(f"rerank examples are {' or '.join(RERANK_KINDS)}")
+    rng = np.random.default_rng(seed)
+    backbone = make_generator("backbone")
+    scene = data.scene(target)
+    plan = [(str(u), t, kind) for u in sorted(users)
+            for t in held_out_points(len(data.history(str(u), target)), points) for kind in kinds]
+    examples = []
+    for user, t, kind in tqdm(plan, desc="rendering rerank prompts", unit="point", disable=not progress):
+        history = data.history(user, target)
+        evidence = UserEvidence(
+            user_id=user, source_scene=source, target_scene=target,
+            source_items=tuple(RatedItem(item_id=e.item_id, rating=e.rating) for e in data.history(user, source)),
+            target_history=() if kind == "cold" else tuple(e.item_id for e in history[:t]))
+        scores = backbone.score(data, resolve(data, evidence))
+        scores[[scene.item_index[e.item_id] for e in history if e.item_id != history[t].item_id]] = -np.inf
+        best = [str(scene.items[c]) for c in np.argsort(-scores, kind="stable")[:head]]
+        held_out = history[t].item_id
+        if held_out not in best:
+            continue
+        case = Case(evidence=evidence, held_out=held_out, negatives=tuple(i for i in best if i != held_out),
+                    order=tuple(best))
+        request = service.case_request(data, case, support=True)
+        shift = int(rng.integers(len(best))) if order == "rotated" else 0
+        ids = best[shift:] + best[:shift]
+        examples.append(TuningExample(kind=kind, user=user, scene=target, held_out=held_out, candidates=ids,
+                                      answer=ids.index(held_out), prompt=verbalizer_prompt(request, ids, template)))
+    return [examples[i] for i in rng.permutation(len(examples))]

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from tqdm import tqdm
 
 from agent.candidates import load_scene_data
@@ -30,7 +30,15 @@ from agent.cases import active_users, users_in
 from agent.llm.models import MARKER, prepare_model
 from agent.llm.server import ADAPTER_DIR
 from agent.service import open_service
-from agent.tuning.examples import KINDS, Kind, Negatives, TuningExample, build_examples
+from agent.tuning.examples import (
+    KINDS,
+    CandidateOrder,
+    Kind,
+    Negatives,
+    TuningExample,
+    build_examples,
+    build_rerank_examples,
+)
 from agent.tuning.split import SPLIT_FILE, Split
 from agent.tuning.trainer import TrainConfig, evaluate_loss, load_model, peak_rss_gb, save_merged, train
 from core.errors import ScenebridgeError
@@ -48,8 +56,21 @@ class TuneConfig(BaseModel):
     validation_users: int = Field(default=40, ge=0, description="Validation-split users for held-out loss.")
     kinds: list[Kind] = Field(default_factory=lambda: list(KINDS))
     negatives: Negatives = "mixed"
-    template: str = "verbalizer"
+    template: str = Field(default="verbalizer", description="The ranker's prompt; rerank* templates make "
+                          "prompt-v2 examples (the backbone's head with its collaborative evidence).")
+    points: int = Field(default=2, ge=1, description="rerank: held-out points per user (their last target items).")
+    max_examples: int | None = Field(default=None, ge=1, description="Cap on training examples per epoch "
+                                     "(a seeded sample of what the users give).")
+    order: CandidateOrder = Field(default="backbone", description="rerank: candidates in the backbone's order, "
+                                  "or rotated at random (no position prior).")
     train: TrainConfig = Field(default_factory=TrainConfig)
+
+    @model_validator(mode="after")
+    def _kinds_fit_the_template(self) -> TuneConfig:
+        if self.template.startswith("rerank") and "source" in self.kinds:
+            raise ValueError("rerank examples are warm or cold (the backbone ranks the target scene); "
+                             "drop 'source' from kinds")
+        return self
 
 
 def _write_once(path: Path, payload: BaseModel, what: str) -> None:
@@ -112,19 +133,25 @@ def tune(config: TuneConfig, out: Path, *, store: Path | None = None, progress: 
             _write_once(out / SPLIT_FILE, split, "user split")
 
             def build(users, seed):
+                if config.template.startswith("rerank"):
+                    return build_rerank_examples(
+                        service, data, users, source=config.source, target=config.target, kinds=config.kinds,
+                        points=config.points, order=config.order, seed=seed, template=config.template,
+                        progress=progress)
                 return build_examples(service, data, users, source=config.source, target=config.target,
                                       kinds=config.kinds, negatives=config.negatives, seed=seed,
                                       template=config.template, progress=progress)
 
             epochs = [_examples(out / "examples" / f"epoch-{e}.jsonl",
-                                lambda e=e: build(chosen, config.train.seed + e))
+                                lambda e=e: build(chosen, config.train.seed + e)[: config.max_examples])
                       for e in range(config.train.epochs)]
             held_out = _examples(out / "examples" / "validation.jsonl",
                                  lambda: build(validation, config.train.seed + 10_000))
             return split, epochs, held_out
 
     split, epochs, held_out = asyncio.run(render())
-    model, tokenizer = load_model(base, config.train.method, config.train.lora_rank, config.train.dtype())
+    model, tokenizer = load_model(base, config.train.method, config.train.lora_rank, config.train.dtype(),
+                                  config.train.freeze_layers)
 
     def validate(when: str) -> dict:
         path = out / f"validation-{when}.json"

@@ -29,12 +29,14 @@ def read_split(model_dir: str | Path | None) -> Split | None:
     return Split.model_validate_json(path.read_text()) if path.is_file() else None
 
 
-def check_disjoint(model_dir: str | Path | None, dataset: str, users: Iterable[str]) -> None:
-    """Raise if any evaluated user is one the model was tuned or validated on."""
+def check_disjoint(model_dir: str | Path | None, dataset: str, users: Iterable[str], *,
+                   validation: bool = True) -> None:
+    """Raise if any evaluated user is one the model was tuned on, or (``validation``) validated on:
+    a choice made on validation users may see those, never the training ones."""
     split = read_split(model_dir)
     if split is None or split.dataset != dataset:
         return
-    seen = set(split.train) | set(split.validation)
+    seen = set(split.train) | (set(split.validation) if validation else set())
     overlap = sorted(set(users) & seen)
     if overlap:
         raise ScenebridgeError(

@@ -47,6 +47,8 @@ class TrainConfig(BaseModel):
     warmup_steps: int = Field(default=5, ge=0)
     weight_decay: float = 0.0
     lora_rank: int = Field(default=16, ge=1)
+    freeze_layers: int = Field(default=0, ge=0, description="Lower transformer layers left frozen: "
+                               "no backward pass through them (the cost that dominates here).")
     save_every: int = Field(default=10, ge=1, description="Optimizer steps between checkpoints.")
     seed: int = 0
     precision: Precision = Field(default="auto", description="Float type to compute in; auto: "
@@ -67,19 +69,31 @@ class TrainState(BaseModel):
     accuracies: list[float] = Field(default_factory=list)
 
 
-def load_model(base: Path, method: Method, lora_rank: int, dtype: str | None = None):
+def load_model(base: Path, method: Method, lora_rank: int, dtype: str | None = None, freeze_layers: int = 0):
     """The model and tokenizer, ready to train; ``dtype`` default: ``TrainConfig().dtype()``."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModelForCausalLM.from_pretrained(base, dtype=getattr(torch, dtype or TrainConfig().dtype()),
                                                  attn_implementation="eager")
-    return prepare_for_training(model, method, lora_rank), tokenizer
+    return prepare_for_training(model, method, lora_rank, freeze_layers), tokenizer
 
 
-def prepare_for_training(model, method: Method, lora_rank: int = 16):
-    """Freeze the token embeddings; fp32 master copies of what ``full`` trains, or peft adapters."""
+def decoder_layers(model) -> list:
+    return list(model.get_decoder().layers)
+
+
+def prepare_for_training(model, method: Method, lora_rank: int = 16, freeze_layers: int = 0):
+    """Freeze the token embeddings and the lower ``freeze_layers`` layers; fp32 master copies of
+    what ``full`` trains, or peft adapters on the upper layers. With nothing below them trainable,
+    autograd records nothing there: the backward pass stops at the first trained layer."""
+    layers = decoder_layers(model)
+    if freeze_layers >= len(layers):
+        raise DataError(f"freeze_layers={freeze_layers}, but the model has {len(layers)} layers",
+                        hint=f"freeze at most {len(layers) - 1}")
     model.get_input_embeddings().weight.requires_grad_(False)
+    for layer in layers[:freeze_layers]:
+        layer.requires_grad_(False)
     if method == "full":
         for parameter in model.parameters():
             if parameter.requires_grad:
@@ -87,8 +101,14 @@ def prepare_for_training(model, method: Method, lora_rank: int = 16):
     else:
         from peft import LoraConfig, get_peft_model
 
-        model = get_peft_model(model, LoraConfig(r=lora_rank, lora_alpha=2 * lora_rank, lora_dropout=0.0,
-                                                 target_modules="all-linear", task_type="CAUSAL_LM"))
+        # peft takes a layer range only with named modules: the linear layers inside a block.
+        linear = sorted({name.rsplit(".", 1)[-1] for name, module in layers[0].named_modules()
+                         if isinstance(module, torch.nn.Linear)})
+        model = get_peft_model(model, LoraConfig(
+            r=lora_rank, lora_alpha=2 * lora_rank, lora_dropout=0.0,
+            target_modules=linear if freeze_layers else "all-linear",
+            layers_to_transform=list(range(freeze_layers, len(layers))) if freeze_layers else None,
+            task_type="CAUSAL_LM"))
     model.train()
     return model
 

@@ -24,9 +24,11 @@ def run_eval(
     dataset: Annotated[str, typer.Option(help="Dataset in the store.")] = "ml-1m",
     source: Annotated[str, typer.Option(help="Source scene.")] = "Comedy",
     target: Annotated[str, typer.Option(help="Target scene.")] = "Sci-Fi",
-    users: Annotated[int, typer.Option(min=1, help="Test-split users to evaluate.")] = 200,
+    users: Annotated[int, typer.Option(min=1, help="Users to evaluate, from --split.")] = 200,
+    split: Annotated[str, typer.Option(help="test (the reported figures) | validation (for choosing a "
+                                       "prompt, an order or a model).")] = "test",
     seed: Annotated[int, typer.Option(help="Seed of users, negatives and candidate order.")] = 0,
-    ranker: Annotated[str, typer.Option(help="backbone | ease | ials | verbalizer | listwise | hybrid | random | "
+    ranker: Annotated[str, typer.Option(help="backbone | ease | ials | rerank | verbalizer | listwise | hybrid | random | "
                                         "popularity | itemknn | embedding | cross_cooc")] = "popularity",
     transfer: Annotated[bool, typer.Option(help="--no-transfer: no source-scene evidence (ablation).")] = True,
     prompt: Annotated[str | None, typer.Option(help="Prompt template of an LLM ranker.")] = None,
@@ -63,7 +65,7 @@ def run_eval(
         run_config = validated(lambda: RunConfig.from_toml(config), "eval", source=str(config))
     else:
         run_config = validated(lambda: RunConfig(
-            protocol=protocol, dataset=dataset, source=source, target=target, users=users, seed=seed,
+            protocol=protocol, dataset=dataset, source=source, target=target, users=users, split=split, seed=seed,
             ranker=ranker, transfer=transfer, prompt=prompt, permutations=permutations, orders=orders,
             negatives=negatives, concurrency=concurrency, model=model, fusion=fusion, llm_url=llm_url, store=store,
             explain_users=explain_users, judge_url=judge_url, judge_model=judge_model), "eval")

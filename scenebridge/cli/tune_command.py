@@ -24,9 +24,10 @@ def tune(
                                         "label positions each).")] = 1,
     method: Annotated[str, typer.Option(help="full (every transformer weight) | lora (adapters, "
                                         "merged at the end)")] = "full",
-    kinds: Annotated[str, typer.Option(help="Example kinds, comma-separated: warm (source evidence + "
+    kinds: Annotated[str | None, typer.Option(help="Example kinds, comma-separated: warm (source evidence + "
                                        "target history), cold (source evidence only), source (inside "
-                                       "the source scene only).")] = "warm,cold,source",
+                                       "the source scene only; not for rerank) [default: warm,cold,source; "
+                                       "rerank: warm,cold].")] = None,
     negatives: Annotated[str, typer.Option(help="uniform | popular | mixed (half each)")] = "mixed",
     learning_rate: Annotated[float, typer.Option(min=0.0, help="Peak learning rate.")] = 1e-5,
     batch_size: Annotated[int, typer.Option(min=1, help="Examples per optimizer step.")] = 8,
@@ -35,6 +36,18 @@ def tune(
     precision: Annotated[str, typer.Option(help="auto (bfloat16 where the CPU has bf16 kernels, else "
                                            "float32) | bfloat16 | float32")] = "auto",
     base_model: Annotated[str, typer.Option(help="Packaged model or HF directory to start from.")] = "gemma-3-270m",
+    template: Annotated[str, typer.Option(help="The ranker's prompt: verbalizer (titles, random label "
+                                          "positions) or rerank (the backbone's top 20 with their "
+                                          "collaborative evidence, as --ranker rerank serves them).")] = "verbalizer",
+    points: Annotated[int, typer.Option(min=1, help="rerank: held-out points per user and kind (each of "
+                                        "their last target items in turn).")] = 2,
+    order: Annotated[str, typer.Option(help="rerank: backbone (candidates in the backbone's order, as "
+                                       "served) | rotated (a random rotation: no position prior).")] = "backbone",
+    max_examples: Annotated[int | None, typer.Option(min=1, help="Cap on training examples per epoch (a "
+                                                     "seeded sample) [default: all the users give].")] = None,
+    freeze_layers: Annotated[int, typer.Option(min=0, help="Lower transformer layers left frozen (no "
+                                               "backward pass through them: faster).")] = 0,
+    lora_rank: Annotated[int, typer.Option(min=1, help="LoRA adapter rank (--method lora).")] = 16,
     store: StoreOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -43,16 +56,20 @@ def tune(
     Each example is the verbalizer's own prompt with the true item at a random label; the loss is on the label token.
     DIR ends up holding the merged model, the user split (which eval checks), the examples, and tuning.json.
     """
+    from agent.tuning.examples import KINDS, RERANK_KINDS
     from agent.tuning.run import TuneConfig
     from agent.tuning.run import tune as run_tune
     from agent.tuning.trainer import TrainConfig
 
     config = validated(lambda: TuneConfig(
         dataset=dataset, source=source, target=target, base_model=base_model, train_users=train_users,
-        validation_users=validation_users, kinds=[k.strip() for k in kinds.split(",") if k.strip()],
-        negatives=negatives,
+        validation_users=validation_users,
+        kinds=([k.strip() for k in kinds.split(",") if k.strip()] if kinds is not None
+               else list(RERANK_KINDS if template.startswith("rerank") else KINDS)),
+        negatives=negatives, template=template, points=points, order=order, max_examples=max_examples,
         train=TrainConfig(method=method, epochs=epochs, learning_rate=learning_rate, batch_size=batch_size,
-                          save_every=save_every, seed=seed, precision=precision),
+                          save_every=save_every, seed=seed, precision=precision, freeze_layers=freeze_layers,
+                          lora_rank=lora_rank),
     ), "tune")
     summary = run_tune(config, out, store=store, progress=not json_output)
     if json_output:

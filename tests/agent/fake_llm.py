@@ -46,7 +46,7 @@ class FakeLLM:
 
 def labels_in(prompt: str) -> dict[str, str]:
     """Label -> candidate title line, from a verbalizer prompt."""
-    return dict(re.findall(r"^([A-T])\. (.+?)(?: \[.*\])?$", prompt, flags=re.MULTILINE))
+    return dict(re.findall(r"^([A-T])\. (.+?)(?: \[[^\]]*\])?(?: \|.*)?$", prompt, flags=re.MULTILINE))
 
 
 def prefers(title_scores: dict[str, float]) -> Callable[[str, dict], Completion]:

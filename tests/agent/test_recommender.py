@@ -55,6 +55,27 @@ def test_the_llm_decides_the_order(retriever):
     assert steered.items[0].item_id == last and steered.fallback is None
 
 
+def test_rerank_reads_the_backbones_best_with_their_evidence(retriever):
+    """The rerank prompt lists the backbone's top 20 in its order, each with its support; the model
+    re-orders them."""
+    from agent.candidates import generate_candidates
+    from tests.agent.fake_llm import labels_in
+
+    data = load_scene_data(retriever)
+    ensure_backbone(data, "Comedy", "Sci-Fi")
+    evidence = user_evidence(data, "100k_1", source="Comedy", target="Sci-Fi")
+    best = generate_candidates(data, evidence, limit=20, weights={"backbone": 1.0}).item_ids
+    last = shown_title(retriever.items([best[-1]])[0])
+    llm = FakeLLM(prefers({last: 0.99}))
+    result = recommend(retriever, llm, user_id="100k_1", target_scene="Sci-Fi", k=5, explain=False, ranker="rerank")
+    assert result.ranker == "rerank" and result.fallback is None and result.prompt.template == "rerank"
+    assert result.items[0].item_id == best[-1]  # lifted from the backbone's 20th place
+    shown = list(labels_in(llm.prompts[0]).values())
+    assert shown == [shown_title(i) for i in retriever.items(best)]
+    assert "| rank 1 |" in llm.prompts[0] and "| rank 20 |" in llm.prompts[0]
+    assert "similar" in llm.prompts[0] and " | from " in llm.prompts[0]
+
+
 def test_model_down_falls_back_and_says_so(retriever):
     dead = OpenAIBackend(base_url=f"http://127.0.0.1:{free_port()}/v1", max_retries=0, timeout_s=5)
     result = recommend(retriever, dead, user_id="100k_1", target_scene="Sci-Fi", k=5, ranker="verbalizer")

@@ -58,5 +58,5 @@ def test_the_schema_documents_the_wire_models(http):
     assert {"RecommendedItemOut", "StoreHealth", "QueueStats"} <= set(models)
     assert not {"Recommendation", "RecommendedItem", "RecommendRequest"} & set(models)  # domain models stay out
     ranker = models["RecommendationsRequest"]["properties"]["ranker"]
-    assert ranker["anyOf"][0]["enum"] == ["backbone", "ease", "ials", "verbalizer", "listwise", "hybrid"]
+    assert ranker["anyOf"][0]["enum"] == ["backbone", "ease", "ials", "rerank", "verbalizer", "listwise", "hybrid"]
     assert ranker["anyOf"][1] == {"type": "null"}  # null or absent: the store's default ranker

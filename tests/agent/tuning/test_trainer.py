@@ -98,3 +98,29 @@ def test_lora_trains_adapters_and_merges_into_a_plain_model(tiny_model, tokenize
     merged = AutoModelForCausalLM.from_pretrained(tmp_path / "merged", dtype=torch.bfloat16)
     assert not any("lora" in n for n, _ in merged.named_parameters())
     assert evaluate_loss(merged, tokenizer, data)["loss"] == pytest.approx(tuned, abs=0.05)
+
+
+@pytest.mark.parametrize("method", ["full", "lora"])
+def test_frozen_lower_layers_do_not_move_and_the_upper_ones_learn(tiny_model, tokenizer, tmp_path, method):
+    from agent.tuning.trainer import decoder_layers
+
+    n_layers = len(decoder_layers(tiny_model))
+    model = prepare_for_training(tiny_model, method, lora_rank=4, freeze_layers=n_layers - 1)
+    layers = decoder_layers(model)
+    before = {n: p.detach().clone() for n, p in layers[0].named_parameters()}
+    assert not any(p.requires_grad for p in layers[0].parameters())
+    assert any(p.requires_grad for p in layers[-1].parameters())
+    data = examples()
+    start = evaluate_loss(model, tokenizer, data)["loss"]
+    train(model, tokenizer, lambda epoch: data, TrainConfig(epochs=4, learning_rate=1e-2, batch_size=2,
+                                                            warmup_steps=0, method=method), tmp_path / "ckpt")
+    assert all(torch.equal(p, before[n]) for n, p in layers[0].named_parameters())
+    assert evaluate_loss(model, tokenizer, data)["loss"] < start
+
+
+def test_freezing_every_layer_is_refused(tiny_model):
+    from agent.tuning.trainer import decoder_layers
+    from core.errors import DataError
+
+    with pytest.raises(DataError, match="freeze at most"):
+        prepare_for_training(tiny_model, "full", freeze_layers=len(decoder_layers(tiny_model)))
