@@ -27,6 +27,8 @@ class RunConfig(BaseModel):
     transfer: bool = Field(default=True, description="False: no source-scene evidence (the ablation).")
     prompt: str | None = Field(default=None, description="Prompt template of an LLM ranker.")
     permutations: int = Field(default=1, ge=1, le=10)
+    prior_weight: float = Field(default=0.0, ge=0.0, description="rerank: the backbone's order blended into "
+                                "the model's log-probabilities (evals/rerank_blend.py fits it).")
     orders: OrderDesign = Field(default="balanced", description="How extra candidate orders are made: "
                                 "balanced rotations or seeded shuffles.")
     negatives: Literal["uniform", "popular"] = "uniform"
@@ -75,6 +77,8 @@ class RunConfig(BaseModel):
         exclude = {"concurrency", "llm_url", "store", "explain_users", "judge_url", "judge_model"}
         if self.split == "test":
             exclude.add("split")  # runs from before the field resume
+        if self.prior_weight == 0:
+            exclude.add("prior_weight")
         if self.fusion is None:
             exclude.add("fusion")  # runs from before the field resume
         if self.permutations == 1:

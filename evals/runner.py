@@ -62,7 +62,8 @@ async def evaluate_case(service: Service, data, case: Case, config: RunConfig) -
     if not config.transfer:  # ...nor the prompt
         request = request.model_copy(update={"evidence": []})
     ranker = make_ranker(config.ranker, service.llm, permutations=config.permutations, seed=config.seed,
-                         orders=config.orders, weights=service.weights, template=config.prompt)
+                         orders=config.orders, weights=service.weights, template=config.prompt,
+                         prior_weight=config.prior_weight)
     ranking = await ranker.rank(request)
     position = true_item_position(ranking.scores, case.held_out)
     return EvalRow(

@@ -23,7 +23,7 @@ SERVING_RANKERS = (*BACKBONE_RANKERS, *LLM_RANKERS)
 
 def make_ranker(name: str, llm: LLMBackend | None, *, permutations: int = 1, seed: int = 0,
                 orders: OrderDesign = "balanced", weights: FusionWeights | None = None,
-                template: str | None = None) -> Ranker:
+                template: str | None = None, prior_weight: float = 0.0) -> Ranker:
     if name == "random":
         return RandomRanker(seed)
     if name in SCORE_BASELINES:
@@ -32,7 +32,8 @@ def make_ranker(name: str, llm: LLMBackend | None, *, permutations: int = 1, see
         raise NotFoundError("model server", "none", hint=f"the {name} ranker needs an LLM: pass --llm-url "
                             "or let scenebridge start the local one")
     if name == "rerank":
-        return RerankRanker(llm, RerankConfig(permutations=permutations, seed=seed, template=template or "rerank"))
+        return RerankRanker(llm, RerankConfig(permutations=permutations, seed=seed, template=template or "rerank",
+                                              prior_weight=prior_weight))
     if name == "verbalizer":
         return VerbalizerRanker(llm, VerbalizerConfig(permutations=permutations, seed=seed, orders=orders,
                                                       template=template or "verbalizer"))

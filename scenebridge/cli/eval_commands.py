@@ -95,6 +95,27 @@ def compare(
     print_table(f"{run_b} vs {run_a}: {result.shared_users} shared users", rows)
 
 
+@eval_app.command("blend")
+def blend_runs(
+    validation: Annotated[list[Path], typer.Option("--validation", help="Rerank run(s) on validation users: "
+                                                   "the weight is fitted on them.")],
+    runs: Annotated[list[Path], typer.Argument(help="Rerank runs to blend with that weight (test users).")],
+    suffix: Annotated[str, typer.Option(help="Blended copies go to RUN + SUFFIX.")] = "-blend",
+) -> None:
+    """The hybrid of both: the re-ranker blended with the backbone's order (log p - w log place), w
+    fitted on validation users' rows; writes each run's blended copy (metrics and report too)."""
+    from evals.rerank_blend import fit_weight, write_blended
+    from evals.runner import rewrite_report
+
+    weight, curve = fit_weight(validation)
+    typer.echo("validation NDCG@10 by weight: " + ", ".join(f"{w:g}: {v:.4f}" for w, v in curve.items()))
+    typer.echo(f"chosen weight {weight:g}")
+    for run in runs:
+        out = write_blended(run, weight, run.with_name(run.name + suffix))
+        metrics = asyncio.run(rewrite_report(out))
+        typer.echo(f"{out}: {metrics.users} users, NDCG@10 {metrics.ndcg_at_10:.4f}")
+
+
 @eval_app.command("report")
 def report(runs: Annotated[list[Path], typer.Argument(help="Run directories.")]) -> None:
     """Recompute metrics.json and report.md from the rows of finished runs."""

@@ -79,3 +79,13 @@ def test_every_rerank_is_a_permutation_of_its_candidates(n, permutations, favour
     liked = {f"Film {i}": p for i, p in favourites.items() if i < n}
     ranking = run(RerankRanker(FakeLLM(prefers(liked)), RerankConfig(permutations=permutations)).rank(req))
     assert sorted(ranking.item_ids) == sorted(req.ids) and set(ranking.scores) == set(req.ids)
+
+
+def test_the_prior_weight_blends_the_backbone_back_in():
+    req = request(20)
+    # The model prefers Film 19 a little over Film 0; the backbone put them first and last.
+    liked = {"Film 19": 0.30, "Film 0": 0.25}
+    alone = run(RerankRanker(FakeLLM(prefers(liked))).rank(req))
+    blended = run(RerankRanker(FakeLLM(prefers(liked)), RerankConfig(prior_weight=1.0)).rank(req))
+    assert alone.item_ids[0] == "Film 19" and blended.item_ids[0] == "Film 0"
+    assert sorted(blended.item_ids) == sorted(req.ids)
