@@ -22,6 +22,9 @@ class Timings(BaseModel):
     model: float  # of which waiting on the LLM
 
 
+OPTIONAL_KEYS = ("backbone_position", "positions")  # added after rows were first written
+
+
 class EvalRow(BaseModel):
     """One evaluated user: the candidates as shown, the ranker's answer and its accuracy."""
 
@@ -45,7 +48,11 @@ class EvalRow(BaseModel):
     positions: dict[str, int] = {}
 
     def line(self) -> str:
-        return json.dumps(self.model_dump()) + "\n"
+        data = self.model_dump()
+        for key in OPTIONAL_KEYS:  # absent when empty: rows of older runs write back byte for byte
+            if data[key] in (None, {}):
+                del data[key]
+        return json.dumps(data) + "\n"
 
 
 def parse_row(line: str) -> EvalRow | None:
