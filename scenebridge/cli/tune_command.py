@@ -51,9 +51,11 @@ def tune(
     store: StoreOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Tune the model as a verbalizer ranker on train-split users (CPU; bf16 compute where the CPU has it).
+    """Tune the model to rank, on train-split users (CPU; bf16 compute where the CPU has it).
 
-    Each example is the verbalizer's own prompt with the true item at a random label; the loss is on the label token.
+    --template verbalizer: each example is the verbalizer's own prompt with the true item at a random label.
+    --template rerank: each example is the re-ranker's prompt v2 (the backbone's top 20 with their collaborative
+    evidence), for each of a user's last --points target items held out in turn; the loss is on the label token.
     DIR ends up holding the merged model, the user split (which eval checks), the examples, and tuning.json.
     """
     from agent.tuning.examples import KINDS, RERANK_KINDS
