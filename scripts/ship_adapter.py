@@ -50,6 +50,10 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     for name in FILES:
         shutil.copy(args.run_dir / "adapter" / name, out / name)
+    # The base is named, not a path of this machine: model prepare supplies it.
+    adapter_config = json.loads((out / "adapter_config.json").read_text())
+    adapter_config["base_model_name_or_path"] = summary["config"]["base_model"]
+    (out / "adapter_config.json").write_text(json.dumps(adapter_config, indent=2) + "\n")
     examples = sorted((args.run_dir / "examples").glob("*.jsonl"))
     record = {
         "name": args.name,

@@ -114,6 +114,13 @@ def register_adapted(model: AdaptedModel) -> AdaptedModel:
     return model
 
 
+# Prompt-v2 re-ranker tuned from the default model (models/gemma-3-270m-rerank/tuning.json: how it
+# was made and measured). Not the default: it did not beat the backbone on validation users.
+register_adapted(AdaptedModel(
+    name="gemma-3-270m-rerank", base=DEFAULT_MODEL, adapter=REPO_ROOT / "models" / "gemma-3-270m-rerank",
+    description="gemma-3-270m + LoRA re-ranker adapter (prompt v2), merged once"))
+
+
 def get_model(name: str) -> PackagedModel:
     if name not in MODELS:
         raise NotFoundError("model", name, hint="packaged models: " + ", ".join([*MODELS, *ADAPTED])
