@@ -59,7 +59,7 @@ def test_the_run_records_its_cost_split_and_loss(tuned):
     assert summary["examples"] == 8 and summary["steps"] == 4 and summary["dtype"] == "float32"
     assert summary["examples_per_second"] > 0 and summary["peak_rss_gb"] > 0
     split = json.loads((out / "split.json").read_text())
-    assert len(split["train"]) == 4 and not set(split["train"]) & set(split["validation"])
+    assert len(split["train"]) == 10 and not set(split["train"]) & set(split["validation"])
     assert (out / "config.json").is_file() and (out / "model.safetensors").is_file()
     assert not (out / "checkpoint").exists()
     assert tune(TuneConfig.model_validate(summary["config"]), out, progress=False) == summary  # done: no-op
