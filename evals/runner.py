@@ -28,6 +28,7 @@ from evals.config import RunConfig
 from evals.rows import EvalRow, ExplainedUser, Timings, parse_row, read_explained
 from evals.run_metrics import RunMetrics
 
+
 def prepare_run_dir(out: Path, config: RunConfig) -> set[str]:
     """Create ``out`` or check it belongs to the same config; return the users already done."""
     out.mkdir(parents=True, exist_ok=True)
@@ -86,13 +87,9 @@ async def evaluate_case(service: Service, data, case: Case, config: RunConfig) -
 
 
 def backbone_position(scores: dict[str, float], held_out: str) -> int | None:
-    """1 + the candidates the backbone scores above the held-out item (ties: half of them)."""
-    if held_out not in scores:
-        return None
-    mine = scores[held_out]
-    above = sum(s > mine for s in scores.values())
-    ties = sum(s == mine for s in scores.values()) - 1
-    return 1 + above + ties // 2
+    """The held-out item's 1-based place under the backbone's scores (ties: the middle of them)."""
+    position = true_item_position(scores, held_out)
+    return None if position is None else 1 + position[0] + position[1] // 2
 
 
 def add_wall_time(out: Path, seconds: float) -> float:

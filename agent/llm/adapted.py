@@ -40,7 +40,22 @@ class AdaptedModel(BaseModel, frozen=True):
         return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def is_merged(target: Path, model: AdaptedModel, marker: dict | None) -> bool:
+def save_merged(model, tokenizer, base: Path, out: Path) -> None:
+    """A (peft) model as a plain Hugging Face directory: adapters folded in, bf16 safetensors, the
+    base's tokenizer and generation config. The trainer saves a tuned model through it too."""
+    import torch
+
+    if hasattr(model, "merge_and_unload"):  # peft: fold the adapters into the weights
+        model = model.merge_and_unload()
+    model = model.to(torch.bfloat16)
+    model.save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+    for extra in ("generation_config.json",):
+        if (base / extra).is_file() and not (out / extra).exists():
+            shutil.copy(base / extra, out / extra)
+
+
+def is_merged(model: AdaptedModel, marker: dict | None) -> bool:
     return bool(marker) and marker.get("name") == model.name and marker.get("adapter_sha256") == model.adapter_sha256()
 
 
@@ -60,12 +75,8 @@ def merge_adapter(model: AdaptedModel, base_dir: Path, target: Path, marker_file
                 from transformers import AutoModelForCausalLM, AutoTokenizer
 
                 base = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
-                merged = PeftModel.from_pretrained(base, model.adapter).merge_and_unload()
-                merged.to(torch.bfloat16).save_pretrained(staging, safe_serialization=True)
-                AutoTokenizer.from_pretrained(base_dir).save_pretrained(staging)
-            for extra in ("generation_config.json",):
-                if (base_dir / extra).is_file() and not (staging / extra).exists():
-                    shutil.copy(base_dir / extra, staging / extra)
+                save_merged(PeftModel.from_pretrained(base, model.adapter), AutoTokenizer.from_pretrained(base_dir),
+                            base_dir, staging)
             (staging / marker_file).write_text(json.dumps({
                 "name": model.name, "base": model.base, "adapter_sha256": sha,
                 "created": datetime.now(UTC).isoformat(timespec="seconds"),

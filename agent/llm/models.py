@@ -175,7 +175,7 @@ def prepare_model(name: str | Path, cache_dir: Path, *, force: bool = False,
     target = model_dir(model.name, cache_dir)
     if isinstance(model, AdaptedModel):
         base = prepare_model(model.base, cache_dir, force=force, progress=progress)
-        if not force and is_merged(target, model, read_marker(target)):
+        if not force and is_merged(model, read_marker(target)):
             return target
         return merge_adapter(model, base, target, MARKER, progress=progress)
     if not force and _is_prepared(target, model):

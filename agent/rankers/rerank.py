@@ -60,7 +60,7 @@ class RerankRanker:
     async def rank(self, request: RankingRequest) -> Ranking:
         if not any(c.support is not None for c in request.candidates):
             raise ScenebridgeError("the rerank ranker needs each candidate's collaborative evidence",
-                                   hint="build the request with Recommender.ranking_request(..., support=True)",
+                                   hint="build the request with Recommender.ranking_request(..., support_from=data)",
                                    param="ranker")
         order = backbone_order(request)
         head_ids = order[: self.config.head]

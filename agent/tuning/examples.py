@@ -22,7 +22,7 @@ import numpy as np
 from pydantic import BaseModel
 from tqdm import tqdm
 
-from agent.candidates import RatedItem, SceneData, UserEvidence, make_generator
+from agent.candidates import SceneData, make_generator, user_evidence
 from agent.candidates.evidence import resolve
 from agent.cases import Case, leave_last_out_cases
 from agent.rankers.verbalizer import verbalizer_prompt
@@ -120,10 +120,9 @@ def build_rerank_examples(service: Service, data: SceneData, users: Iterable[str
     examples = []
     for user, t, kind in tqdm(plan, desc="rendering rerank prompts", unit="point", disable=not progress):
         history = data.history(user, target)
-        evidence = UserEvidence(
-            user_id=user, source_scene=source, target_scene=target,
-            source_items=tuple(RatedItem(item_id=e.item_id, rating=e.rating) for e in data.history(user, source)),
-            target_history=() if kind == "cold" else tuple(e.item_id for e in history[:t]))
+        evidence = user_evidence(data, user, source=source, target=target, cold=kind == "cold")
+        if kind == "warm":  # the history before the held-out point only
+            evidence = evidence.model_copy(update={"target_history": tuple(e.item_id for e in history[:t])})
         scores = backbone.score(data, resolve(data, evidence))
         scores[[scene.item_index[e.item_id] for e in history if e.item_id != history[t].item_id]] = -np.inf
         best = [str(scene.items[c]) for c in np.argsort(-scores, kind="stable")[:head]]

@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 from agent.candidates import load_scene_data
 from agent.cases import active_users, users_in
+from agent.llm.adapted import save_merged
 from agent.llm.models import MARKER, prepare_model
 from agent.llm.server import ADAPTER_DIR
 from agent.service import open_service
@@ -40,7 +41,7 @@ from agent.tuning.examples import (
     build_rerank_examples,
 )
 from agent.tuning.split import SPLIT_FILE, Split
-from agent.tuning.trainer import TrainConfig, evaluate_loss, load_model, peak_rss_gb, save_merged, train
+from agent.tuning.trainer import TrainConfig, evaluate_loss, load_model, peak_rss_gb, train
 from core.errors import ScenebridgeError
 from core.settings import get_settings
 

@@ -238,17 +238,5 @@ def train(model, tokenizer, stream: Callable[[int], list[TuningExample]], config
     return state
 
 
-def save_merged(model, tokenizer, base: Path, out: Path) -> None:
-    """The tuned model as a plain Hugging Face directory (bf16 safetensors + the base's tokenizer)."""
-    if hasattr(model, "merge_and_unload"):  # peft: fold the adapters into the weights
-        model = model.merge_and_unload()
-    model = model.to(torch.bfloat16)
-    model.save_pretrained(out, safe_serialization=True)
-    tokenizer.save_pretrained(out)
-    for extra in ("generation_config.json",):
-        if (base / extra).is_file() and not (out / extra).exists():
-            shutil.copy(base / extra, out / extra)
-
-
 def peak_rss_gb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2)

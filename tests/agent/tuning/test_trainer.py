@@ -4,17 +4,10 @@ the merged result loads back, and the labels are the tokens the ranker asks for.
 import pytest
 import torch
 
+from agent.llm.adapted import save_merged
 from agent.rankers.verbalizer import LABELS
 from agent.tuning.examples import TuningExample
-from agent.tuning.trainer import (
-    TrainConfig,
-    evaluate_loss,
-    example_loss,
-    label_token_ids,
-    prepare_for_training,
-    save_merged,
-    train,
-)
+from agent.tuning.trainer import TrainConfig, evaluate_loss, example_loss, label_token_ids, prepare_for_training, train
 
 
 def examples(n=4, answer=None):
