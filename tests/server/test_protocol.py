@@ -145,7 +145,7 @@ LIKES = {"likes": ["Groundhog Day"], "target_scene": "Sci-Fi"}
     ({**LIKES, "n_candidates": 30}, "n_candidates", "extra_forbidden", "unknown parameter 'n_candidates'"),
     ({**LIKES, "likes": "Groundhog Day"}, "likes", "list_type", "likes: Input should be a valid list"),
     ({**LIKES, "ranker": "popularity"}, "ranker", "literal_error",
-     "ranker: Input should be 'backbone', 'ease', 'ials', 'verbalizer', 'listwise' or 'hybrid'"),
+     "ranker: Input should be 'backbone', 'ease', 'ials', 'rerank', 'verbalizer', 'listwise' or 'hybrid'"),
     ({**LIKES, "target_scene": "x" * 201}, "target_scene", "string_too_long",
      "target_scene: String should have at most 200 characters"),
     ({**LIKES, "source_scene": "x" * 201}, "source_scene", "string_too_long",
