@@ -100,7 +100,7 @@ async def answer(state: ServerState, request: ChatCompletionRequest) -> ChatAnsw
             raise
         if not years:
             text = f"There is nothing more to show in {target} with these constraints."
-            return ChatAnswer(text + "\n\n" + "\n".join(f"_{n}_" for n in notes), understood)
+            return ChatAnswer(text + "\n\n" + "\n".join(render.note(n) for n in notes), understood)
         notes.append(f"Nothing in {target} is {seen.year_reason}, so the years are not limited.")
         result = await _recommend(state, query.model_copy(update={"exclude": exclude}))
     understood.notes = notes
