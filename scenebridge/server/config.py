@@ -6,8 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def usable_key(key: SecretStr | None) -> SecretStr | None:
+    """The key without surrounding spaces; None when unset or empty (``SCENEBRIDGE_API_KEY=``): an
+    empty key is no key, everywhere (the start banner, the middleware)."""
+    if key is None or not key.get_secret_value().strip():
+        return None
+    return SecretStr(key.get_secret_value().strip())
 
 
 class ServerConfig(BaseSettings):
@@ -18,7 +26,7 @@ class ServerConfig(BaseSettings):
     llm_url: str | None = Field(default=None, description="OpenAI-compatible model server (…/v1); unset: "
                                 "the local vLLM server, started if none answers.")
     use_llm: bool = Field(default=True, description="False: rank by candidate scores, explain from evidence.")
-    api_key: SecretStr | None = Field(default=None, description="When set, clients must send "
+    api_key: SecretStr | None = Field(default=None, description="When set (and not empty), clients must send "
                                       "'Authorization: Bearer <key>'.")
     explanations: Literal["llm", "evidence"] = Field(
         default="llm", description="'llm': the model words each explanation (seconds each on a CPU); "
@@ -30,3 +38,8 @@ class ServerConfig(BaseSettings):
     max_queue: int = Field(default=64, ge=0, description="Requests that may wait; more are refused (503).")
     queue_timeout_s: float = Field(default=60.0, gt=0, description="Longest wait in the queue before 503.")
     health_timeout_s: float = Field(default=2.0, gt=0, description="How long /health waits for the model server.")
+
+    @field_validator("api_key", mode="after")
+    @classmethod
+    def _empty_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
+        return usable_key(value)

@@ -33,6 +33,13 @@ class APIError(Exception):
         self.headers = headers
 
 
+class InvalidContentLength(APIError):
+    def __init__(self):
+        super().__init__(400, "the Content-Length header is not a valid length: it must be the body's size in "
+                         "bytes, digits only (or leave it out and let the client set it)",
+                         code="invalid_content_length")
+
+
 def error_response(status: int, message: str, type: str, param: str | None = None, code: str | None = None,
                    headers: dict[str, str] | None = None) -> JSONResponse:
     body = ErrorResponse(error=ErrorInfo(message=message, type=type, param=param, code=code))
@@ -64,6 +71,10 @@ def error_payload(exc: Exception) -> tuple[int, ErrorInfo]:
                           type="server_error", code="internal_error")
 
 
+# How to fix a value of the wrong type, by pydantic's code (the others say it themselves).
+FIXES = {"bool_type": "true or false, without quotes"}
+
+
 def _validation(exc: RequestValidationError) -> JSONResponse:
     errors = exc.errors()
     first = errors[0] if errors else {"loc": (), "msg": "invalid request", "type": "invalid"}
@@ -81,6 +92,7 @@ def _validation(exc: RequestValidationError) -> JSONResponse:
         message, code = "the request body must be a JSON object", "invalid_body"
     else:
         code = first.get("type")
+        message = f"{message} ({FIXES[code]})" if code in FIXES else message
         message = f"{param}: {message}" if param else message
         if first.get("type") == "extra_forbidden":
             message = f"unknown parameter {param!r}"
@@ -90,6 +102,20 @@ def _validation(exc: RequestValidationError) -> JSONResponse:
     return error_response(400, message, "invalid_request_error", param=param, code=code)
 
 
+def _not_utf8(cause: UnicodeDecodeError) -> JSONResponse:
+    byte = cause.object[cause.start:cause.start + 1].hex()
+    return error_response(400, f"the request body is not valid UTF-8 JSON (byte 0x{byte} at position "
+                          f"{cause.start}): send JSON encoded as UTF-8", "invalid_request_error", code="invalid_json")
+
+
+def malformed_http(detail: str) -> tuple[int, ErrorInfo]:
+    """The answer to a request the HTTP parser refused before the app saw it (uvicorn's 400)."""
+    if "content-length" in detail.lower():
+        return error_payload(InvalidContentLength())
+    message = f"the request is not valid HTTP/1.1 ({detail or 'unreadable'}): check its request line and headers"
+    return 400, ErrorInfo(message=message, type="invalid_request_error", code="invalid_http_request")
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -97,6 +123,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc.__cause__, UnicodeDecodeError):  # FastAPI read the body and could not decode it
+            return _not_utf8(exc.__cause__)
         message = {404: f"no such endpoint: {request.method} {request.url.path}",
                    405: f"{request.method} is not allowed on {request.url.path}"}.get(exc.status_code, str(exc.detail))
         return error_response(exc.status_code, message, "invalid_request_error" if exc.status_code < 500

@@ -7,7 +7,7 @@ import asyncio
 import math
 from contextlib import asynccontextmanager
 
-from scenebridge.server.errors import APIError, send_error
+from scenebridge.server.errors import APIError, InvalidContentLength, send_error
 from scenebridge.server.protocol import QueueStats
 
 
@@ -28,7 +28,9 @@ class BodyLimit:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             return await self.app(scope, receive, send)
         length = dict(scope.get("headers", [])).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.limit):
+        if length is not None and not length.strip().isdigit():
+            return await send_error(send, InvalidContentLength())  # a 400: not a length, not too long
+        if length is not None and int(length) > self.limit:
             return await self._refuse(send)
         chunks, size = [], 0
         while True:
