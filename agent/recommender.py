@@ -30,7 +30,7 @@ from agent.rankers.base import Support, prior_ranking
 from agent.requests import Recommendation, RecommendedItem, RecommendRequest
 from agent.selection import ensure_backbone
 from core.domain import HistoryEntry, Item, ScoredItem
-from core.errors import ScenebridgeError
+from core.errors import NotFoundError, ScenebridgeError
 from core.titles import display_title, shown_title
 from retrievers import Retriever
 
@@ -119,12 +119,17 @@ class Recommender:
         choice = await asyncio.to_thread(ensure_backbone, data, source, target, progress=self.progress)
         ranker = request.ranker or choice.default_ranker
         if request.candidates is not None:
-            candidates = score_given(data, evidence, [c for c in request.candidates if c not in request.exclude])
+            try:
+                candidates = score_given(data, evidence, [c for c in request.candidates if c not in request.exclude])
+            except NotFoundError as exc:  # not an item of the target scene: the candidates are at fault
+                exc.param = "candidates"
+                raise
         else:
-            # A re-ranker reads the backbone's best; the other rankers the fused candidates.
+            # A re-ranker reads the backbone's best; the other rankers the fused candidates. At
+            # least k of them, so that k items come back.
             weights = {"backbone": 1.0} if ranker in SUPPORTED_RANKERS else self.weights.weights
-            candidates = generate_candidates(data, evidence, limit=request.n_candidates, exclude=request.exclude,
-                                             weights=weights)
+            candidates = generate_candidates(data, evidence, limit=max(request.n_candidates, request.k),
+                                             exclude=request.exclude, weights=weights)
         if not candidates.items:
             raise ScenebridgeError(f"no candidate left to rank in {target}", param="candidates",
                                    hint="give candidates, or exclude fewer items")

@@ -3,10 +3,27 @@ wire models, which narrow ``RecommendQuery`` and copy ``Recommendation`` field f
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
 from agent.rankers import OutputErrors, PromptInfo
 from core.errors import ParamError
+
+
+# How to fix a blank name, by field (front-ends name the field: ParamError).
+NAME_FIXES = {
+    "user_id": "give a user of the dataset (ML-1M: 1m_1), or leave user_id out and give likes",
+    "target_scene": "name the scene to recommend in (e.g. Sci-Fi)",
+    "source_scene": "name the scene of the person's tastes, or leave source_scene out",
+    "likes": "give a title the person likes",
+}
+
+
+def check_name(field: str, value: str | None, fix: str | None = None) -> str | None:
+    """``value`` unless it is empty or only spaces: then a ParamError naming ``field`` and saying
+    how to fix it (``fix``, else NAME_FIXES')."""
+    if value is not None and not value.strip():
+        raise ParamError(field, f"{field} is empty: {fix or NAME_FIXES.get(field, 'give a value or leave it out')}")
+    return value
 
 
 class RecommendQuery(BaseModel):
@@ -26,9 +43,24 @@ class RecommendQuery(BaseModel):
                                "store's default ranker, the one that won on validation users "
                                "(scenebridge info shows it).")
 
+    @field_validator("user_id", "target_scene", "source_scene")
+    @classmethod
+    def _named(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return check_name(info.field_name, value)
+
+    @field_validator("likes")
+    @classmethod
+    def _titles(cls, value: list[str]) -> list[str]:
+        for n, title in enumerate(value):
+            if not title.strip():
+                raise ParamError(f"likes[{n}]", f"likes[{n}] is empty: {NAME_FIXES['likes']}")
+        return value
+
     @model_validator(mode="after")
     def _one_person(self) -> RecommendQuery:
-        if (self.user_id is None) == (not self.likes):
+        if self.user_id is None and not self.likes:
+            raise ParamError("user_id", "give user_id (a user of the dataset) or likes (titles the person likes)")
+        if self.user_id is not None and self.likes:
             raise ParamError("user_id", "give either user_id or likes (titles the person likes), not both")
         return self
 

@@ -8,14 +8,14 @@ import time
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from agent.rankers import SERVING_RANKERS
-from agent.requests import RecommendQuery
+from agent.requests import RecommendQuery, check_name
 from core.errors import ParamError
 
 MAX_MESSAGES = 64
-MAX_K = 50
+MAX_K = 50  # served in full: the agent generates at least k candidates
 MAX_LIST = 100  # likes, candidates, exclude
 MAX_NAME = 200  # a user id, a scene
 
@@ -66,8 +66,15 @@ class ChatMessage(BaseModel):
         return self.content or ""
 
 
+# Booleans are strict, as OpenAI's are: true or false, never "yes", 1 or "true".
 class StreamOptions(BaseModel):
-    include_usage: bool = False
+    include_usage: bool = Field(default=False, strict=True)
+
+
+CHAT_NAME_FIXES = {
+    "user_id": "give a user of the dataset (ML-1M: 1m_1), or leave user_id out and name liked titles in the message",
+    "target_scene": "name a scene (GET /v1/models has one model per scene), or leave target_scene out",
+}
 
 
 class ChatCompletionRequest(BaseModel):
@@ -77,7 +84,7 @@ class ChatCompletionRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
     model: str
     messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_MESSAGES)
-    stream: bool = False
+    stream: bool = Field(default=False, strict=True)
     stream_options: StreamOptions | None = None
     n: int = Field(default=1, ge=1, le=1, description="One answer per request.")
     temperature: float | None = Field(default=None, ge=0, le=2)
@@ -90,7 +97,12 @@ class ChatCompletionRequest(BaseModel):
     user_id: str | None = Field(default=None, max_length=MAX_NAME, description="A user of the dataset.")
     target_scene: str | None = Field(default=None, max_length=MAX_NAME)
     k: int | None = Field(default=None, ge=1, le=MAX_K)
-    explain: bool = True
+    explain: bool = Field(default=True, strict=True)
+
+    @field_validator("user_id", "target_scene")
+    @classmethod
+    def _named(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return check_name(info.field_name, value, CHAT_NAME_FIXES[info.field_name])
 
     @model_validator(mode="after")
     def _asks_something(self) -> ChatCompletionRequest:
@@ -180,9 +192,9 @@ class RecommendationsRequest(RecommendQuery):
     explained how."""
 
     # The domain query (agent.requests.RecommendQuery) gives the fields, their defaults and the
-    # user-or-likes rule; HTTP adds its limits: names and lists bounded, k at most MAX_K, the LLM
-    # rankers and the backbones only, no unknown parameter (RecommendRequest's n_candidates and permutations stay
-    # the server's).
+    # user-or-likes rule; HTTP adds its limits: names and lists bounded, k at most MAX_K, booleans
+    # strict (true or false, as OpenAI's), the LLM rankers and the backbones only, no unknown
+    # parameter (RecommendRequest's n_candidates and permutations stay the server's).
     model_config = ConfigDict(extra="forbid")
     user_id: Annotated[str | None, _QUERY["user_id"], Field(max_length=MAX_NAME)]
     likes: Annotated[list[str], _QUERY["likes"], Field(max_length=MAX_LIST)]
@@ -191,6 +203,7 @@ class RecommendationsRequest(RecommendQuery):
     candidates: Annotated[list[str] | None, _QUERY["candidates"], Field(min_length=1, max_length=MAX_LIST)]
     exclude: Annotated[list[str], _QUERY["exclude"], Field(max_length=MAX_LIST)]
     k: Annotated[int, _QUERY["k"], Field(le=MAX_K)]
+    explain: Annotated[bool, _QUERY["explain"], Field(strict=True)]
     ranker: Annotated[Literal[SERVING_RANKERS] | None, _QUERY["ranker"],
                       Field(description="How the items are ranked: backbone | ease | ials (collaborative) or "
                                         "verbalizer | listwise | hybrid (the model); default: the store's default "

@@ -134,8 +134,9 @@ LIKES = {"likes": ["Groundhog Day"], "target_scene": "Sci-Fi"}
 @pytest.mark.parametrize(("body", "param", "code", "message"), [
     ({**LIKES, "user_id": "100k_1"}, "user_id", "value_error",
      "user_id: give either user_id or likes (titles the person likes), not both"),
+    # Since issue 16: neither has its own message; booleans are strict.
     ({"target_scene": "Sci-Fi"}, "user_id", "value_error",
-     "user_id: give either user_id or likes (titles the person likes), not both"),
+     "user_id: give user_id (a user of the dataset) or likes (titles the person likes)"),
     ({**LIKES, "k": 0}, "k", "greater_than_equal", "k: Input should be greater than or equal to 1"),
     ({**LIKES, "k": 51}, "k", "less_than_equal", "k: Input should be less than or equal to 50"),
     ({**LIKES, "k": 500}, "k", "less_than_equal", "k: Input should be less than or equal to 50"),
@@ -160,8 +161,10 @@ LIKES = {"likes": ["Groundhog Day"], "target_scene": "Sci-Fi"}
      "candidates: List should have at most 100 items after validation, not 101"),
     ({**LIKES, "exclude": ["a"] * 101, "k": 0, "ranker": "x"}, "exclude", "too_long",
      "exclude: List should have at most 100 items after validation, not 101 (and 2 more problems)"),
-    ({**LIKES, "explain": "perhaps"}, "explain", "bool_parsing",
-     "explain: Input should be a valid boolean, unable to interpret input"),
+    ({**LIKES, "explain": "perhaps"}, "explain", "bool_type",
+     "explain: Input should be a valid boolean (true or false, without quotes)"),
+    ({**LIKES, "explain": 1}, "explain", "bool_type",
+     "explain: Input should be a valid boolean (true or false, without quotes)"),
     ({"likes": ["Groundhog Day"]}, "target_scene", "missing", "target_scene: Field required"),
     ({**LIKES, "likes": [1]}, "likes.0", "string_type", "likes.0: Input should be a valid string"),
 ])
