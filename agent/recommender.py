@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 
 from agent.candidates import (
     CandidateSet,
@@ -33,6 +34,20 @@ from core.domain import HistoryEntry, Item, ScoredItem
 from core.errors import NotFoundError, ScenebridgeError
 from core.titles import display_title, shown_title
 from retrievers import Retriever
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What the synchronous steps of a request hand to the model call and the explanations."""
+    source: str
+    target: str
+    evidence: UserEvidence
+    history: list[HistoryEntry]
+    data: SceneData
+    ranker: str
+    candidates: int
+    ranking_request: RankingRequest
+    ranking_from: float  # perf_counter when the ranking step began (building its prompt's evidence)
 
 
 class Recommender:
@@ -101,8 +116,43 @@ class Recommender:
 
     # -- the request ---------------------------------------------------------------------------
     async def recommend(self, request: RecommendRequest) -> Recommendation:
+        """The CPU-bound steps (retrieval, candidate scoring, support, attributions) run in a worker
+        thread: a server's event loop stays free for other clients while one request computes."""
         timings: dict[str, float] = {}
-        started = clock = time.perf_counter()
+        started = time.perf_counter()
+        plan = await asyncio.to_thread(self._plan, request, timings)
+        clock = plan.ranking_from  # the ranking step: its prompt's evidence, then the model call
+        ranking = await self._rank(request.model_copy(update={"ranker": plan.ranker}), plan.ranking_request)
+        timings["model"] = round(ranking.llm_seconds, 4)
+        timings["ranking"] = round(time.perf_counter() - clock, 4)
+
+        clock = time.perf_counter()
+        top = ranking.item_ids[: request.k]
+        items = {i.item_id: i for i in self.retriever.items(top)}
+        explanations = (await self._explain(plan.data, plan.evidence, top, items, plan.history)
+                        if request.explain else {})
+        timings["explanation"] = round(time.perf_counter() - clock, 4)
+        timings["total"] = round(time.perf_counter() - started, 4)
+
+        return Recommendation(
+            user=request.user_id, likes=request.likes, target_scene=plan.target, source_scene=plan.source,
+            items=[
+                RecommendedItem(
+                    item_id=item_id, title=items[item_id].title, rank=rank, score=round(ranking.scores[item_id], 6),
+                    explanation=explanations[item_id].text if item_id in explanations else None,
+                    evidence=explanations[item_id].evidence if item_id in explanations else [],
+                    explanation_source=explanations[item_id].source if item_id in explanations else None,
+                )
+                for rank, item_id in enumerate(top, start=1)
+            ],
+            ranker=ranking.ranker, prompt=ranking.prompt, model=self.llm.model if self.llm else None,
+            fallback=ranking.fallback, timings=timings, candidates=plan.candidates,
+            errors=ranking.errors, dropped_citations=sum(e.dropped_citations for e in explanations.values()),
+        )
+
+    def _plan(self, request: RecommendRequest, timings: dict[str, float]) -> _Plan:
+        """Everything before the model call (synchronous; ``timings`` gets its laps)."""
+        clock = time.perf_counter()
 
         def lap(name: str) -> None:
             nonlocal clock
@@ -115,8 +165,8 @@ class Recommender:
         lap("retrieval")
 
         data = load_scene_data(self.retriever)
-        # Off the event loop: a store without a backbone is fitted first (about a minute, once).
-        choice = await asyncio.to_thread(ensure_backbone, data, source, target, progress=self.progress)
+        # A store without a backbone is fitted first (about a minute, once).
+        choice = ensure_backbone(data, source, target, progress=self.progress)
         ranker = request.ranker or choice.default_ranker
         if request.candidates is not None:
             try:
@@ -137,32 +187,9 @@ class Recommender:
 
         ranking_request = self.ranking_request(request, candidates, evidence, source_history, target_history,
                                                support_from=data if ranker in SUPPORTED_RANKERS else None)
-        ranking = await self._rank(request.model_copy(update={"ranker": ranker}), ranking_request)
-        timings["model"] = round(ranking.llm_seconds, 4)
-        lap("ranking")
-
-        top = ranking.item_ids[: request.k]
-        items = {i.item_id: i for i in self.retriever.items(top)}
-        explanations = (await self._explain(data, evidence, top, items, source_history + target_history)
-                        if request.explain else {})
-        lap("explanation")
-        timings["total"] = round(time.perf_counter() - started, 4)
-
-        return Recommendation(
-            user=request.user_id, likes=request.likes, target_scene=target, source_scene=source,
-            items=[
-                RecommendedItem(
-                    item_id=item_id, title=items[item_id].title, rank=rank, score=round(ranking.scores[item_id], 6),
-                    explanation=explanations[item_id].text if item_id in explanations else None,
-                    evidence=explanations[item_id].evidence if item_id in explanations else [],
-                    explanation_source=explanations[item_id].source if item_id in explanations else None,
-                )
-                for rank, item_id in enumerate(top, start=1)
-            ],
-            ranker=ranking.ranker, prompt=ranking.prompt, model=self.llm.model if self.llm else None,
-            fallback=ranking.fallback, timings=timings, candidates=len(candidates.items),
-            errors=ranking.errors, dropped_citations=sum(e.dropped_citations for e in explanations.values()),
-        )
+        return _Plan(source=source, target=target, evidence=evidence, history=source_history + target_history,
+                     data=data, ranker=ranker, candidates=len(candidates.items), ranking_request=ranking_request,
+                     ranking_from=clock)
 
     def ranking_request(self, request, candidates: CandidateSet, evidence: UserEvidence,
                          source_history, target_history, *, support_from: SceneData | None = None) -> RankingRequest:
@@ -212,7 +239,7 @@ class Recommender:
                        history: list[HistoryEntry]):
         """Each item's evidence is what made the backbone score it: the user's own items with the
         largest parts of its score, and their shares."""
-        attributions = attribute(data, evidence, top, top=self.explanation_evidence)
+        attributions = await asyncio.to_thread(attribute, data, evidence, top, top=self.explanation_evidence)
         cited = {c.item_id for a in attributions.values() for c in a.contributions}
         known = {i.item_id: i for i in self.retriever.items(sorted(cited))} if cited else {}
         shown = {i: [ScoredItem(item=known[c.item_id], score=round(c.share, 4)) for c in attributions[i].contributions]
