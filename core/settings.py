@@ -35,6 +35,12 @@ class Settings(BaseSettings):
         default=None,
         description="Chroma store directory; defaults to <cache_dir>/store.",
     )
+    chroma_url: str | None = Field(
+        default=None,
+        description="A Chroma server (http://HOST:PORT, started by `chroma run --path DIR`) holding the "
+        "store's collections, shared by several serving processes. The store directory then keeps only "
+        "what is fitted from them (backbones, fusion weights). Unset: Chroma embedded in the directory.",
+    )
     embedding_batch_size: int = Field(
         default=64, ge=1, description="Texts embedded per forward pass of MiniLM."
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -19,6 +20,25 @@ StoreOption = Annotated[
     Path | None,
     typer.Option("--store", help="Store directory [default: $SCENEBRIDGE_STORE_DIR or "
                  "~/.cache/scenebridge/store]", show_default=False),
+]
+
+
+def _use_chroma_url(value: str | None) -> str | None:
+    """The flag overrides SCENEBRIDGE_CHROMA_URL for the whole process: the store is opened well
+    below the command (the service, an evaluation, the server's start-up), and the environment is
+    the one channel that reaches all of them and the processes they start."""
+    if value is not None:
+        os.environ["SCENEBRIDGE_CHROMA_URL"] = value
+        get_settings.cache_clear()
+    return value
+
+
+ChromaUrlOption = Annotated[
+    str | None,
+    typer.Option("--chroma-url", callback=_use_chroma_url, show_default=False,
+                 help="Chroma server holding the store (http://HOST:PORT, started by 'chroma run --path DIR'); "
+                 "--store then keeps only what is fitted here [default: $SCENEBRIDGE_CHROMA_URL, else Chroma "
+                 "embedded in --store]"),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of a table.")]
 DatasetOption = Annotated[

@@ -6,7 +6,15 @@ from typing import Annotated
 
 import typer
 
-from scenebridge.cli._common import DatasetOption, JsonOption, StoreOption, print_json, print_table, store_path
+from scenebridge.cli._common import (
+    ChromaUrlOption,
+    DatasetOption,
+    JsonOption,
+    StoreOption,
+    print_json,
+    print_table,
+    store_path,
+)
 
 
 def fit_backbone(
@@ -17,6 +25,7 @@ def fit_backbone(
     seed: Annotated[int, typer.Option(help="Seed of the validation cases' negatives.")] = 0,
     show: Annotated[bool, typer.Option("--show", help="Print the recorded sweep and choice; fit nothing.")] = False,
     store: StoreOption = None,
+    chroma_url: ChromaUrlOption = None,
     dataset: DatasetOption = None,
     json_output: JsonOption = False,
 ) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from core.settings import get_settings
-from scenebridge.cli._common import JsonOption, StoreOption, print_json, print_table, store_path
+from scenebridge.cli._common import ChromaUrlOption, JsonOption, StoreOption, print_json, print_table, store_path
 
 DatasetName = Annotated[str, typer.Option("--dataset", help="Packaged dataset: ml-1m or ml-100k.")]
 SourceOption = Annotated[
@@ -58,6 +58,7 @@ def ingest(
     source: SourceOption = "Comedy",
     target: TargetOption = "Sci-Fi",
     store: StoreOption = None,
+    chroma_url: ChromaUrlOption = None,
     overviews: Annotated[bool, typer.Option(help="Add TMDB overviews to item text where known.")] = True,
     json_output: JsonOption = False,
 ) -> None:
@@ -85,6 +86,7 @@ def import_(
     interactions: Annotated[Path, typer.Option(help="Interactions file (.csv or .jsonl): user_id, "
                                                 "item_id, timestamp, rating.")],
     store: StoreOption = None,
+    chroma_url: ChromaUrlOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Import your own scenes. Every row is checked before anything is written."""
@@ -104,17 +106,18 @@ def import_(
 
 
 def _print_report(report, store, json_output: bool) -> None:
-    document = {**asdict(report), "store": str(store.path), "store_bytes": store.size_bytes()}
+    document = {**asdict(report), "store": store.location, "store_bytes": store.size_bytes()}
     if json_output:
         print_json(document)
         return
     if not report.changed:
-        typer.echo(f"{report.dataset}: already up to date in {store.path} (nothing written)")
+        typer.echo(f"{report.dataset}: already up to date in {store.location} (nothing written)")
+    size = "" if document["store_bytes"] is None else f" {document['store_bytes'] / 1e6:.1f} MB"
     typer.echo(
         f"{report.dataset}: {report.items_total} items ({report.items_embedded} embedded, "
         f"{report.items_relabelled} relabelled), {report.histories_total} user-scene histories "
         f"({report.histories_written} written) in {report.seconds:.1f} s; "
-        f"store {document['store_bytes'] / 1e6:.1f} MB at {store.path}"
+        f"store{size} at {store.location}"
     )
 
 

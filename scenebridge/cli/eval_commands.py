@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from scenebridge.cli._common import JsonOption, StoreOption, print_json, print_table, validated
+from scenebridge.cli._common import ChromaUrlOption, JsonOption, StoreOption, print_json, print_table, validated
 from scenebridge.cli.recommend_command import LlmUrlOption
 
 eval_app = typer.Typer(help="Evaluate rankers offline on real scenes, and compare runs.",
@@ -49,6 +49,7 @@ def run_eval(
                                                 "prior [default: the store's fit-hybrid result].")] = None,
     llm_url: LlmUrlOption = None,
     store: StoreOption = None,
+    chroma_url: ChromaUrlOption = None,
     config: Annotated[Path | None, typer.Option("--config", help="A run.toml with these fields.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Run directory (resumes if it exists).")] = None,
 ) -> None:

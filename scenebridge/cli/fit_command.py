@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from scenebridge.cli._common import DatasetOption, JsonOption, StoreOption, print_json, print_table, store_path
+from scenebridge.cli._common import (
+    ChromaUrlOption,
+    DatasetOption,
+    JsonOption,
+    StoreOption,
+    print_json,
+    print_table,
+    store_path,
+)
 from scenebridge.cli.recommend_command import LlmUrlOption
 
 
@@ -23,6 +31,7 @@ def fit_hybrid(
                                                  "the backbone are already saved for this model.")] = False,
     llm_url: LlmUrlOption = None,
     store: StoreOption = None,
+    chroma_url: ChromaUrlOption = None,
     dataset: DatasetOption = None,
     json_output: JsonOption = False,
 ) -> None:

@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from scenebridge.cli._common import DatasetOption, JsonOption, StoreOption, console, print_json, store_path
+from scenebridge.cli._common import (
+    ChromaUrlOption,
+    DatasetOption,
+    JsonOption,
+    StoreOption,
+    console,
+    print_json,
+    store_path,
+)
 
 LlmUrlOption = Annotated[
     str | None,
@@ -37,6 +45,7 @@ def recommend(
     explain: Annotated[bool, typer.Option(help="Explain each recommendation.")] = True,
     llm_url: LlmUrlOption = None,
     store: StoreOption = None,
+    chroma_url: ChromaUrlOption = None,
     dataset: DatasetOption = None,
     json_output: JsonOption = False,
 ) -> None:

@@ -6,7 +6,15 @@ from typing import Annotated
 
 import typer
 
-from scenebridge.cli._common import DatasetOption, JsonOption, StoreOption, print_json, print_table, store_path
+from scenebridge.cli._common import (
+    ChromaUrlOption,
+    DatasetOption,
+    JsonOption,
+    StoreOption,
+    print_json,
+    print_table,
+    store_path,
+)
 
 KOption = Annotated[int, typer.Option("--k", min=1, max=1000, help="How many items to return.")]
 SceneOption = Annotated[str | None, typer.Option("--scene", help="Only items of this scene.")]
@@ -31,6 +39,7 @@ def similar(
     scene: SceneOption = None,
     k: KOption = 10,
     store: StoreOption = None,
+    chroma_url: ChromaUrlOption = None,
     dataset: DatasetOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -51,6 +60,7 @@ def search(
     scene: SceneOption = None,
     k: KOption = 10,
     store: StoreOption = None,
+    chroma_url: ChromaUrlOption = None,
     dataset: DatasetOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -67,6 +77,7 @@ def history(
     scene: Annotated[str, typer.Option("--scene", help="Scene of the history.")],
     limit: Annotated[int | None, typer.Option(help="Show only the most recent N.")] = None,
     store: StoreOption = None,
+    chroma_url: ChromaUrlOption = None,
     dataset: DatasetOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -87,7 +98,7 @@ def history(
     print_table(f"{user} in {result.scene}: {len(result)} items", rows, ["date", "item_id", "rating"])
 
 
-def info(store: StoreOption = None, json_output: JsonOption = False) -> None:
+def info(store: StoreOption = None, chroma_url: ChromaUrlOption = None, json_output: JsonOption = False) -> None:
     """What the store holds: datasets, scene splits, counts, size, and for each scene pair the
     backbone and default ranker chosen on validation users (scenebridge fit-backbone)."""
     from agent.candidates import joint_matrix, load_scene_data, recorded_choices
@@ -110,14 +121,15 @@ def info(store: StoreOption = None, json_output: JsonOption = False) -> None:
             "default_ranker": choice.default_ranker, "decided_by": choice.decided_by,
             "validation": {n: s.model_dump() for n, s in choice.rankers.items()},
             "validation_users": choice.validation_users, "fitted_at": choice.fitted_at}
-    document = {"store": str(target.path), "bytes": target.size_bytes(), "datasets": datasets}
+    document = {"store": target.location, "bytes": target.size_bytes(), "datasets": datasets}
     if json_output:
         print_json(document)
         return
     rows = [{"dataset": name, **{k: v for k, v in entry.items() if k in
              ("split", "items", "histories", "users", "complete", "ingested_at")}}
             for name, entry in document["datasets"].items()]
-    print_table(f"{target.path} ({document['bytes'] / 1e6:.1f} MB)", rows)
+    size = "" if document["bytes"] is None else f" ({document['bytes'] / 1e6:.1f} MB)"
+    print_table(f"{target.location}{size}", rows)
     for name in datasets:
         choice = choices.get(name)
         if choice is None:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from scenebridge.cli._common import DatasetOption, StoreOption, store_path
+from scenebridge.cli._common import ChromaUrlOption, DatasetOption, StoreOption, store_path
 from scenebridge.cli.recommend_command import LlmUrlOption
 
 
@@ -16,6 +16,7 @@ def serve(
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
     llm_url: LlmUrlOption = None,
     store: StoreOption = None,
+    chroma_url: ChromaUrlOption = None,
     dataset: DatasetOption = None,
     no_llm: Annotated[bool, typer.Option("--no-llm", help="No model server: rank by candidate scores, "
                                          "explain from the evidence.")] = False,
@@ -37,7 +38,7 @@ def serve(
         raise ScenebridgeError(f"unknown --explanations {explanations!r}", hint="use llm or evidence",
                                param="explanations")
     path = store_path(store)
-    Retriever(SceneStore(path), dataset)  # a missing or unfinished store fails here, cleanly
+    location = Retriever(SceneStore(path), dataset).store.location  # a missing or unfinished store fails here
     overrides: dict[str, object] = {"store_dir": path, "explanations": explanations}
     if llm_url:
         overrides["llm_url"] = llm_url
@@ -49,7 +50,7 @@ def serve(
         overrides["max_concurrent"] = max_concurrent
     config = ServerConfig(**overrides)
     key = "required (SCENEBRIDGE_API_KEY)" if config.api_key else "none"
-    typer.echo(f"scenebridge serving {path} on http://{host}:{port}/v1 (API key: {key})", err=True)
+    typer.echo(f"scenebridge serving {location} on http://{host}:{port}/v1 (API key: {key})", err=True)
     run(config, host=host, port=port, log_level=log_level)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from scenebridge.cli._common import JsonOption, StoreOption, print_json, validated
+from scenebridge.cli._common import ChromaUrlOption, JsonOption, StoreOption, print_json, validated
 
 
 def tune(
@@ -49,6 +49,7 @@ def tune(
                                                "backward pass through them: faster).")] = 0,
     lora_rank: Annotated[int, typer.Option(min=1, help="LoRA adapter rank (--method lora).")] = 16,
     store: StoreOption = None,
+    chroma_url: ChromaUrlOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Tune the model to rank, on train-split users (CPU; bf16 compute where the CPU has it).
