@@ -39,6 +39,12 @@ class OpenAIBackend:
         self._model = self.config.model
         self._token_cache: dict[str, list[int]] = {}
 
+    def set_limits(self, *, timeout_s: float, max_retries: int) -> None:
+        """A new per-call timeout and retry count (the server keeps both short: a call may then
+        wait at most about ``timeout_s * (max_retries + 1)`` plus a second of backoff)."""
+        self.config = self.config.model_copy(update={"timeout_s": timeout_s, "max_retries": max_retries})
+        self.client = self.client.with_options(timeout=timeout_s, max_retries=max_retries)
+
     @property
     def model(self) -> str:
         return self._model or "unknown"

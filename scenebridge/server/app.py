@@ -34,7 +34,7 @@ def create_app(config: ServerConfig | None = None, **overrides) -> FastAPI:
     errors.install(app)
     app.include_router(router)
     # The last added runs first: the key is checked before the body is read.
-    app.add_middleware(BodyLimit, limit=config.max_body_bytes)
+    app.add_middleware(BodyLimit, limit=config.max_body_bytes, timeout=config.body_timeout_s)
     app.add_middleware(ApiKeyAuth, key=config.api_key)
     return app
 
@@ -61,10 +61,12 @@ def http_protocol() -> type:
 def run(config: ServerConfig, *, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info") -> None:
     import uvicorn
 
+    from scenebridge.server.launcher import uvicorn_limits
+
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
     warning = exposure_warning(host, config.api_key)
     if warning:  # loudly: in the log and on the terminal, whatever the log level
         log.warning(warning)
         print(f"\n{warning}\n", file=sys.stderr, flush=True)
     uvicorn.run(create_app(config), host=host, port=port, log_level=log_level, timeout_graceful_shutdown=10,
-                http=http_protocol())
+                http=http_protocol(), **uvicorn_limits(config))

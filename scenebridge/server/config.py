@@ -37,7 +37,19 @@ class ServerConfig(BaseSettings):
                                 "more wait in a queue.")
     max_queue: int = Field(default=64, ge=0, description="Requests that may wait; more are refused (503).")
     queue_timeout_s: float = Field(default=60.0, gt=0, description="Longest wait in the queue before 503.")
-    health_timeout_s: float = Field(default=2.0, gt=0, description="How long /health waits for the model server.")
+    health_timeout_s: float = Field(default=2.0, gt=0, description="How long a probe of the model server "
+                                    "may take (/health shows the last probe, it never waits for one).")
+    # Bounded work (docs/serving.md, "Bounded work and failing model servers").
+    request_timeout_s: float = Field(default=30.0, gt=0, description="Longest a request may take, queue "
+                                     "included; the model's part ends earlier and the answer falls back.")
+    max_titles: int = Field(default=50, ge=1, description="Titles one conversation may name (400 beyond).")
+    max_exclusions: int = Field(default=30, ge=1, description="'not X' phrases one conversation may hold.")
+    body_timeout_s: float = Field(default=10.0, gt=0, description="Longest wait for a request body (408).")
+    llm_timeout_s: float = Field(default=10.0, gt=0, description="Longest wait for one model call.")
+    llm_retries: int = Field(default=1, ge=0, description="Retries of a model call that failed to connect "
+                             "or timed out.")
+    probe_interval_s: float = Field(default=2.0, gt=0, description="Seconds between probes of the model server.")
+    keep_alive_s: float = Field(default=5.0, gt=0, description="Idle keep-alive connections are closed after.")
 
     @field_validator("api_key", mode="after")
     @classmethod

@@ -17,6 +17,17 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# uvicorn's own limits (app.run): a header block larger than this is refused (by h11, uvicorn's
+# pure-Python parser; httptools, used when installed, has its own fixed limit), and a keep-alive
+# connection idle for keep_alive_s is closed. The body's arrival is timed by limits.BodyLimit.
+MAX_HEADER_BYTES = 16 * 1024
+
+
+def uvicorn_limits(config) -> dict[str, object]:
+    """uvicorn.run's timeout and size options for a ServerConfig."""
+    return {"timeout_keep_alive": config.keep_alive_s, "h11_max_incomplete_event_size": MAX_HEADER_BYTES}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

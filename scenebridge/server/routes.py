@@ -1,8 +1,9 @@
-"""The routes: HTTP in, one call to the serving code, HTTP out. Nothing else happens here."""
+"""The routes: HTTP in, one call to the serving code, HTTP out. Nothing else happens here: the
+work runs bounded (a deadline, cancelled when the client goes away: ServerState.bounded)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
 from scenebridge.server import recommendations
@@ -19,7 +20,7 @@ from scenebridge.server.protocol import (
 )
 from scenebridge.server.state import ServerState, get_state
 
-ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 404, 413, 500, 503)}
+ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 404, 408, 413, 500, 503, 504)}
 router = APIRouter(responses=ERRORS)
 
 
@@ -40,8 +41,8 @@ async def get_model(model: str, state: ServerState = Depends(get_state)) -> Mode
 
 @router.post("/v1/chat/completions", response_model=ChatCompletion,
              responses={200: {"content": {"text/event-stream": {}}}})
-async def chat_completions(body: ChatCompletionRequest, state: ServerState = Depends(get_state)):
-    answer = await chat.answer(state, body)
+async def chat_completions(body: ChatCompletionRequest, request: Request, state: ServerState = Depends(get_state)):
+    answer = await state.bounded(request, chat.answer(state, body))
     if body.stream:
         return StreamingResponse(chat.chunks(body, answer), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
@@ -49,5 +50,6 @@ async def chat_completions(body: ChatCompletionRequest, state: ServerState = Dep
 
 
 @router.post("/v1/recommendations", response_model=RecommendationsResponse)
-async def recommend(body: RecommendationsRequest, state: ServerState = Depends(get_state)) -> RecommendationsResponse:
-    return await recommendations.recommend(state, body)
+async def recommend(body: RecommendationsRequest, request: Request,
+                    state: ServerState = Depends(get_state)) -> RecommendationsResponse:
+    return await state.bounded(request, recommendations.recommend(state, body))

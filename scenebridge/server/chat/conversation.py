@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from core.domain import Item
 from scenebridge.server.chat.catalogue import ChatCatalogue
-from scenebridge.server.chat.parse import MessageIntent, Unresolved, median_year
+from scenebridge.server.chat.parse import MessageIntent, ReadingLimits, Unresolved, median_year
 
 ANSWER_LINE = re.compile(r"^\s*\d+\.\s+\*\*(?P<title>.+?)\*\*(?:\s*\((?P<year>\d{4})\))?", re.MULTILINE)
 
@@ -58,7 +58,8 @@ def read_answer(text: str, catalogue: ChatCatalogue) -> list[Item]:
     return items
 
 
-def understand(turns: list[Turn], catalogue: ChatCatalogue) -> Understanding:
+def understand(turns: list[Turn], catalogue: ChatCatalogue, limits: ReadingLimits | None = None) -> Understanding:
+    """``limits``: what reading the whole conversation may cost (TooMuchToRead past it)."""
     state = Understanding()
     previous: list[Item] = []
     users = [n for n, t in enumerate(turns) if t.role == "user"]
@@ -68,7 +69,7 @@ def understand(turns: list[Turn], catalogue: ChatCatalogue) -> Understanding:
             continue
         if turn.role != "user":
             continue
-        intent = catalogue.parser.parse(turn.text)
+        intent = catalogue.parser.parse(turn.text, limits)
         if n == users[-1]:
             state.earlier_scene = state.mentioned
             state.latest, state.scene = intent, intent.scene

@@ -5,18 +5,25 @@ Order of work: quoted titles ("Grondhog Day" is matched loosely), negations ("no
 (scenes.py), then, in what follows "loved / liked / fan of", the pieces no exact title covered
 are looked up loosely (typos). What is left, with titles and negations masked, is read for
 refinements: older / newer / a decade / before or after a year / more / a count.
+
+What a conversation may cost is bounded (ReadingLimits): every quoted or liked title is one title
+search in the store, every "not X" phrase is matched against every title; they are counted
+before any is looked up, and past the limit the request is refused (400) at once.
 """
 
 from __future__ import annotations
 
 import re
 import statistics
+import time
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from core.domain import Item
 from core.errors import NotFoundError
 from core.titles import LOOKALIKE, normalize_title, title_similarity, title_words
+from scenebridge.server.limits import TooMuchToRead
 from scenebridge.server.chat.scenes import SceneMention, SceneNames
 from scenebridge.server.chat.titles import Mention, TitleIndex
 from scenebridge.server.chat.words import Token, informative, tokenize
@@ -81,28 +88,79 @@ class MessageIntent:
     user: str | None = None
 
 
+@dataclass
+class ReadingLimits:
+    """What one conversation may cost the parser, counted over all its user turns: ``titles``
+    looked up (quoted, found in the text, or read loosely after "loved"), ``exclusions`` ("not X"
+    phrases that are matched against every title); and ``deadline`` (time.monotonic()), past
+    which no more titles are looked up (the request has been answered with a timeout by then:
+    this frees the worker thread)."""
+
+    titles: int = 50
+    exclusions: int = 30
+    deadline: float | None = None
+    used_titles: int = 0
+    used_exclusions: int = 0
+
+    def check_time(self) -> None:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise TooMuchToRead("reading the conversation took longer than the request may; name fewer "
+                                "titles, or fewer misspelt ones (each is searched for)", "reading_timeout")
+
+    def take_titles(self, n: int) -> None:
+        self.used_titles += n
+        if self.used_titles > self.titles:
+            raise TooMuchToRead(
+                f"the conversation names more than {self.titles} titles ({self.used_titles} counted), the most "
+                f"one request looks up; name at most {self.titles}, or start a new conversation with the ones "
+                f"that matter most (the server's limit is SCENEBRIDGE_MAX_TITLES)", "too_many_titles")
+
+    def take_exclusions(self, n: int) -> None:
+        self.used_exclusions += n
+        if self.used_exclusions > self.exclusions:
+            raise TooMuchToRead(
+                f'the conversation asks to leave out more than {self.exclusions} things ("not X", "no X", '
+                f"{self.used_exclusions} counted), the most one request matches; ask for at most "
+                f"{self.exclusions}, or start a new conversation (the server's limit is "
+                "SCENEBRIDGE_MAX_EXCLUSIONS)", "too_many_exclusions")
+
+
+def unlimited() -> ReadingLimits:
+    return ReadingLimits(titles=10**9, exclusions=10**9)
+
+
 class MessageParser:
     def __init__(self, index: TitleIndex, scenes: SceneNames, items: list[Item],
                  resolve: Callable[[str], Item]):
         self.index = index
         self.scenes = scenes
         self.items = items  # the catalogue, for negated phrases that are parts of titles
+        self._item_words = [title_words(i.title) for i in items]
         self.resolve = resolve  # loose title lookup: raises NotFoundError with suggestions
 
-    def parse(self, text: str) -> MessageIntent:
+    def parse(self, text: str, limits: ReadingLimits | None = None) -> MessageIntent:
+        """``limits``: what this message may still cost (shared by the turns of a conversation);
+        raises TooMuchToRead past them, before the lookups."""
+        limits = limits or unlimited()
         intent = MessageIntent()
         tokens = tokenize(text)
         negated = [(m.start("phrase"), m.end("phrase")) for m in NEGATION.finditer(text)]
+        limits.take_exclusions(sum(self._matched(text[start:end]) for start, end in negated))
 
-        def within(regions, token: Token) -> bool:
-            return any(start <= token.start < end for start, end in regions)
+        negated_starts = [start for start, _ in negated]  # in order, none overlapping
 
-        mentions, taken = self._quoted(text, tokens, intent)
-        for mention in self.index.find(text, tokens, skip=taken):
+        def negated_at(token: Token) -> bool:
+            n = bisect_right(negated_starts, token.start) - 1
+            return n >= 0 and token.start < negated[n][1]
+
+        mentions, taken = self._quoted(text, tokens, intent, limits)
+        found = self.index.find(text, tokens, skip=taken)
+        limits.take_titles(len(found))
+        for mention in found:
             mentions.append(mention)
             taken |= set(range(mention.first, mention.last + 1))
         for mention in mentions:
-            if within(negated, tokens[mention.first]):
+            if negated_at(tokens[mention.first]):
                 intent.excludes.extend(mention.items)
             else:
                 intent.likes.append(mention.item)
@@ -110,42 +168,45 @@ class MessageParser:
         for start, end in negated:
             covered = any(start <= tokens[m.first].start < end for m in mentions)
             self._exclude_phrase(text[start:end], intent, covered=covered)
-        negated_tokens = {i for i, t in enumerate(tokens) if within(negated, t)}
+        negated_tokens = {i for i, t in enumerate(tokens) if negated_at(t)}
         scene_mentions = self.scenes.find(tokens, skip=taken | negated_tokens)
         taken |= {i for m in scene_mentions for i in range(m.first, m.last + 1)}
         # What is left of the text: titles (with their own punctuation, "Sally...", "E.T."),
         # scene names and negations blanked out.
         spans = [_span(text, tokens, m) for m in mentions] + [(tokens[i].start, tokens[i].end) for i in taken]
         masked = _mask(text, spans + negated)
-        self._loose_likes(masked, intent)
+        self._loose_likes(masked, intent, limits)
         intent.scene = self._target(tokens, scene_mentions, intent.likes)
         self._refinements(masked, intent)
         return intent
 
     # -- titles ---------------------------------------------------------------------------------
-    def _quoted(self, text, tokens, intent) -> tuple[list[Mention], set[int]]:
+    def _quoted(self, text, tokens, intent, limits: ReadingLimits) -> tuple[list[Mention], set[int]]:
         mentions, taken = [], set()
-        for match in QUOTED.finditer(text):
+        quotes = list(QUOTED.finditer(text))
+        limits.take_titles(len(quotes))
+        starts = [t.start for t in tokens]
+        for match in quotes:
             group = next(g for g in range(1, 5) if match.group(g))
             start, end = match.span(group)
-            inside = [i for i, t in enumerate(tokens) if start <= t.start < end]
-            if not inside:
+            first, stop = bisect_left(starts, start), bisect_left(starts, end)  # the tokens inside
+            if first == stop:
                 continue
             quoted = match.group(group).strip()
-            found = self.index.find(text, tokens, quoted=True,
-                                    skip={i for i in range(len(tokens)) if i not in inside})
-            if len(found) == 1 and (found[0].first, found[0].last) == (inside[0], inside[-1]):
+            found = self.index.find(text, tokens, quoted=True, start=first, stop=stop)
+            if len(found) == 1 and (found[0].first, found[0].last) == (first, stop - 1):
                 mentions.append(found[0])
             else:
-                item = self._loose(quoted, intent)
+                item = self._loose(quoted, intent, limits)
                 if item is None:
-                    taken |= set(inside)
+                    taken |= set(range(first, stop))
                     continue
-                mentions.append(Mention((item,), inside[0], inside[-1], quoted))
-            taken |= set(inside)
+                mentions.append(Mention((item,), first, stop - 1, quoted))
+            taken |= set(range(first, stop))
         return mentions, taken
 
-    def _loose(self, text: str, intent: MessageIntent) -> Item | None:
+    def _loose(self, text: str, intent: MessageIntent, limits: ReadingLimits) -> Item | None:
+        limits.check_time()
         try:
             return self.resolve(text)
         except NotFoundError as exc:
@@ -155,9 +216,10 @@ class MessageParser:
             intent.unknown.append(Unresolved(text, tuple(close)))
             return None
 
-    def _loose_likes(self, masked: str, intent: MessageIntent) -> None:
+    def _loose_likes(self, masked: str, intent: MessageIntent, limits: ReadingLimits) -> None:
         """Pieces after "loved / liked / fan of" that no exact title covered: typos, lower case
         (``masked``: the text with titles, scene names and negations blanked out)."""
+        pieces = []
         for match in LIKES.finditer(masked):
             start, end = match.span("clause")
             stop = CLAUSE_END.search(masked, start, end)
@@ -168,23 +230,31 @@ class MessageParser:
                 if (not words or len(words) > 8 or not any(len(w) > 2 for w in informative(words))
                         or self.scenes.lookup(piece)):
                     continue
-                item = self._loose(piece, intent)
-                if item is not None and item not in intent.likes:
-                    intent.likes.append(item)
-                    intent.liked_text.append(piece)
+                pieces.append(piece)
+        limits.take_titles(len(pieces))
+        for piece in pieces:
+            item = self._loose(piece, intent, limits)
+            if item is not None and item not in intent.likes:
+                intent.likes.append(item)
+                intent.liked_text.append(piece)
 
     def _exclude_phrase(self, phrase: str, intent: MessageIntent, *, covered: bool) -> None:
         """"no star wars": leave out every item whose title holds those words in a row (a title
         found in the phrase is left out already). A capitalised phrase that matches nothing is
         reported; "not sure" is not."""
+        if not self._matched(phrase):
+            return
         phrase = phrase.strip()
         words = title_words(phrase)
-        if not informative(words) or self.scenes.lookup(phrase):
-            return
-        hits = [i for i in self.items if _contains(title_words(i.title), words)]
+        hits = [i for i, title in zip(self.items, self._item_words, strict=True) if _contains(title, words)]
         intent.excludes.extend(i for i in hits if i not in intent.excludes)
         if not hits and not covered and phrase[:1].isupper():
             intent.unmatched_excludes.append(phrase)
+
+    def _matched(self, phrase: str) -> bool:
+        """Whether a negated phrase is matched against the titles (what costs: "not sure" is not)."""
+        phrase = phrase.strip()
+        return bool(informative(title_words(phrase))) and not self.scenes.lookup(phrase)
 
     # -- scenes and refinements -------------------------------------------------------------------
     def _target(self, tokens: list[Token], mentions: list[SceneMention], likes: list[Item]) -> str | None:

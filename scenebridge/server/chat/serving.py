@@ -1,7 +1,8 @@
 """A chat completion request -> an answer: the conversation is read (conversation.py), turned
 into one RecommendRequest for the shared service, and the result written in Markdown
 (render.py); the structured result rides along in extra fields, as the wire's
-RecommendationsResponse (the one /v1/recommendations returns)."""
+RecommendationsResponse (the one /v1/recommendations returns). Reading the conversation looks
+titles up in the store, so it runs on a worker thread, within the request's reading limits."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from agent.llm.breaker import time_left
 from agent.requests import Recommendation, RecommendRequest
 from core.domain import Item
 from core.errors import NotFoundError, ScenebridgeError
@@ -46,7 +48,7 @@ async def answer(state: ServerState, request: ChatCompletionRequest) -> ChatAnsw
     card = state.model(request.model)
     retriever, catalogue = state.service.retriever, state.catalogue
     turns = [Turn(m.role, m.text) for m in request.messages]
-    seen = understand(turns, catalogue)
+    seen = await state.off_loop(understand, turns, catalogue, state.reading_limits())
     notes: list[str] = []
 
     user_id = request.user_id
@@ -103,6 +105,8 @@ async def answer(state: ServerState, request: ChatCompletionRequest) -> ChatAnsw
             return ChatAnswer(text + "\n\n" + "\n".join(render.note(n) for n in notes), understood)
         notes.append(f"Nothing in {target} is {seen.year_reason}, so the years are not limited.")
         result = await _recommend(state, query.model_copy(update={"exclude": exclude}))
+    if (why := _model_missing(state, request, result)) is not None:
+        notes.append(f"{why}, so the explanations are built from the evidence.")
     understood.notes = notes
     named = {rec.item_id for rec in result.items} | {e for rec in result.items for e in rec.evidence}
     items = {i.item_id: i for i in retriever.items(sorted(named))}
@@ -110,8 +114,22 @@ async def answer(state: ServerState, request: ChatCompletionRequest) -> ChatAnsw
 
 
 async def _recommend(state: ServerState, request: RecommendRequest) -> Recommendation:
-    async with state.queue.slot():
+    async with state.queue.slot(timeout=time_left()):
         return await state.service.recommend(request)
+
+
+def _model_missing(state: ServerState, request: ChatCompletionRequest, result: Recommendation) -> str | None:
+    """Why the model did not word explanations it should have (its breaker open, or no time left)."""
+    breaker = state.breaker
+    if (breaker is None or state.config.explanations != "llm" or not request.explain
+            or not any(i.explanation_source == "evidence" for i in result.items)):
+        return None
+    if breaker.is_open:
+        return f"The model server is not answering ({breaker.reason})"
+    left = time_left()
+    if left is not None and left <= 0:
+        return f"The model took longer than this request's {state.config.request_timeout_s:g} s allow"
+    return None
 
 
 def _year_filter(state: ServerState, seen: Understanding, target: str) -> list[str]:

@@ -42,6 +42,7 @@ class Mention:
 class TitleIndex:
     keys: dict[tuple[str, ...], list[tuple[int, int, Item]]] = field(default_factory=dict)
     longest: int = 1
+    prefixes: set[tuple[str, ...]] = field(default_factory=set)  # of every key: where a longer match may start
 
     @classmethod
     def build(cls, items: list[Item], popularity: dict[str, int]) -> TitleIndex:
@@ -52,6 +53,7 @@ class TitleIndex:
         for entries in index.keys.values():
             entries.sort(key=lambda e: (e[0], e[1], e[2].item_id))
         index.longest = max((len(k) for k in index.keys), default=1)
+        index.prefixes = {key[:n] for key in index.keys for n in range(1, len(key) + 1)}
         return index
 
     def exact(self, text: str, year: int | None = None) -> Item | None:
@@ -66,11 +68,13 @@ class TitleIndex:
         return entries[0][2]
 
     def find(self, text: str, tokens: list[Token], *, quoted: bool = False,
-             skip: set[int] = frozenset()) -> list[Mention]:
-        """Titles among ``tokens`` of ``text``, longest first, left to right, none overlapping."""
-        found, i = [], 0
-        while i < len(tokens):
-            mention = self._longest_at(text, tokens, i, quoted, skip)
+             skip: set[int] = frozenset(), start: int = 0, stop: int | None = None) -> list[Mention]:
+        """Titles among ``tokens[start:stop]`` of ``text``, longest first, left to right, none
+        overlapping and none over a token of ``skip``."""
+        stop = len(tokens) if stop is None else stop
+        found, i = [], start
+        while i < stop:
+            mention = self._longest_at(text, tokens, i, quoted, skip, stop)
             if mention is None:
                 i += 1
                 continue
@@ -78,11 +82,15 @@ class TitleIndex:
             i = mention.last + 1
         return found
 
-    def _longest_at(self, text, tokens, i, quoted, skip) -> Mention | None:
-        for size in range(min(self.longest, len(tokens) - i), 0, -1):
+    def _longest_at(self, text, tokens, i, quoted, skip, stop) -> Mention | None:
+        # How far a key may reach from i: not past ``stop`` or a skipped token, and only while
+        # the words so far begin some title (one set lookup per word, whatever the text's length).
+        end = i
+        while (end < stop and end - i < self.longest and end not in skip
+               and tuple(t.norm for t in tokens[i:end + 1]) in self.prefixes):
+            end += 1
+        for size in range(end - i, 0, -1):
             span = tokens[i:i + size]
-            if any(j in skip for j in range(i, i + size)):
-                continue
             key = tuple(t.norm for t in span)
             entries = self.keys.get(key)
             if not entries or not (quoted or _plausible(text, span)):
