@@ -8,7 +8,6 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_va
 from agent.rankers import OutputErrors, PromptInfo
 from core.errors import ParamError
 
-
 # How to fix a blank name, by field (front-ends name the field: ParamError).
 NAME_FIXES = {
     "user_id": "give a user of the dataset (ML-1M: 1m_1), or leave user_id out and give likes",

@@ -18,14 +18,7 @@ import pytest
 
 from scenebridge.server.chat.conversation import Turn, understand
 from scenebridge.server.chat.parse import ReadingLimits
-from scenebridge.server.limits import (
-    BodyLimit,
-    ClientGone,
-    RequestTimedOut,
-    TooMuchToRead,
-    WorkQueue,
-    bounded,
-)
+from scenebridge.server.limits import BodyLimit, ClientGone, RequestTimedOut, TooMuchToRead, WorkQueue, bounded
 from tests.server.test_breaker import HANG, running
 from tests.server.test_chat_parse import catalogue  # noqa: F401 - the fixture: ML-100k titles, no store
 

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from core.domain import Item
 from core.errors import NotFoundError
 from core.titles import LOOKALIKE, normalize_title, title_similarity, title_words
-from scenebridge.server.limits import TooMuchToRead
 from scenebridge.server.chat.scenes import SceneMention, SceneNames
 from scenebridge.server.chat.titles import Mention, TitleIndex
 from scenebridge.server.chat.words import Token, informative, tokenize
+from scenebridge.server.limits import TooMuchToRead
 
 QUOTED = re.compile(r"\"([^\"\n]{2,100})\"|“([^”\n]{2,100})”|(?<!\w)'([^'\n]{2,100})'(?!\w)|\*([^*\n]{2,100})\*")
 NEGATION = re.compile(
