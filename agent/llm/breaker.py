@@ -8,7 +8,8 @@ cannot reach the server or time out, open it. While it is open every call raises
 evidence sentence) and calls already waiting are given up. What a probe opened, a probe that
 answers again closes. What failed calls opened (a stalled engine behind an API that still lists
 its models) is half-opened by an answering probe after ``retry_after_s``: one trial call goes
-through, and closes it or opens it again.
+through, and closes it or opens it again. The probe makes that trial itself (a one-token
+completion), so the breaker closes when the server is back even if no request comes.
 
 ``time_budget(seconds)`` bounds the model calls made inside it (a request, with its tasks): once
 the time is spent a call raises ``LLMTimeout`` instead of waiting, so a slow model server costs a
@@ -58,7 +59,7 @@ class BreakerConfig(BaseModel):
                           "out before the breaker opens (a failed probe opens it at once).")
     probe_interval_s: float = Field(default=2.0, gt=0, description="Seconds between probes of the server.")
     probe_timeout_s: float = Field(default=2.0, gt=0, description="Longest a probe may take.")
-    retry_after_s: float = Field(default=10.0, ge=0, description="Opened by failed calls while the probe "
+    retry_after_s: float = Field(default=5.0, ge=0, description="Opened by failed calls while the probe "
                                  "answers (a stalled engine behind a live API): the least time before a "
                                  "call is tried again.")
 
@@ -91,15 +92,38 @@ async def list_models(base_url: str, timeout: float) -> list[str]:
                              f"({type(exc).__name__}: {exc})") from None
 
 
+async def one_token(base_url: str, models: list[str], timeout: float) -> None:
+    """``POST <base_url>/completions`` of one token: the engine runs, not only its API; raises
+    LLMUnavailable."""
+    if not models:
+        raise LLMUnavailable(f"the model server at {base_url} serves no model")
+    try:
+        async with httpx.AsyncClient(timeout=timeout) as http:
+            reply = await http.post(base_url.rstrip("/") + "/completions",
+                                    json={"model": models[0], "prompt": "Hello", "max_tokens": 1})
+        reply.raise_for_status()
+    except httpx.TimeoutException:
+        raise LLMUnavailable(f"the model server at {base_url} completed nothing within {timeout:g} s") from None
+    except httpx.HTTPError as exc:
+        raise LLMUnavailable(f"the model server at {base_url} failed a one-token completion "
+                             f"({type(exc).__name__}: {exc})") from None
+
+
 class CircuitBreaker:
     """closed: calls go through. open: refused at once, and waiting ones given up. half_open: one
     trial call goes through (the others are refused meanwhile); it closes or reopens the breaker."""
 
     def __init__(self, base_url: str, config: BreakerConfig | None = None,
-                 probe: Callable[[], Awaitable[list[str]]] | None = None):
+                 probe: Callable[[], Awaitable[list[str]]] | None = None,
+                 trial: Callable[[list[str]], Awaitable[None]] | None = None):
+        """``probe``: lists the served models (default: GET /models). ``trial``: the probe's own
+        half-open trial, given those models (default, with the default probe: a one-token
+        completion; with a given probe and no trial, only calls try the server again)."""
         self.base_url = base_url
         self.config = config or BreakerConfig()
         self._probe = probe or (lambda: list_models(base_url, self.config.probe_timeout_s))
+        self._trial_call = trial or (None if probe else
+                                     (lambda models: one_token(base_url, models, self.config.probe_timeout_s)))
         self.state: BreakerState = "closed"
         self.reason: str | None = None  # why it opened (kept while half-open)
         self.since = time.time()  # when the state last changed
@@ -186,7 +210,21 @@ class CircuitBreaker:
                 self._move("closed")
             elif self.state == "open" and time.time() - self.since >= self.config.retry_after_s:
                 self._move("half_open")
+            if self.state == "half_open" and self._trial_call is not None and self.admit() == "trial":
+                await self._probe_trial(models)
         return self.last_probe
+
+    async def _probe_trial(self, models: list[str]) -> None:
+        try:
+            await asyncio.wait_for(self._trial_call(models), self.config.probe_timeout_s)
+        except (LLMUnavailable, LLMTimeout, TimeoutError) as exc:
+            self.failure(getattr(exc, "message", None) or f"the model server at {self.base_url} answered no "
+                         f"completion within {self.config.probe_timeout_s:g} s")
+        except BaseException:
+            self.release()
+            raise
+        else:
+            self.success()
 
     async def watch(self) -> None:
         """Probe forever, every ``probe_interval_s`` (run as a background task; cancel to stop)."""

@@ -284,6 +284,33 @@ def test_after_failed_calls_a_live_probe_waits_before_one_trial_call():
     asyncio.run(go())
 
 
+def test_the_probe_makes_the_trial_itself_so_it_closes_with_no_request_coming():
+    """Recovery must not wait for traffic: once retry_after_s has passed, an answering probe tries
+    one completion of its own; it closes the breaker, or a failed one keeps it open."""
+    async def go():
+        completes = {"ok": False}
+        tried = []
+
+        async def trial(models):
+            tried.append(models)
+            if not completes["ok"]:
+                raise LLMTimeout("engine stalled")
+
+        breaker = CircuitBreaker("http://model", BreakerConfig(retry_after_s=0.2), probe=ok_probe, trial=trial)
+        breaker.open("calls timed out")
+        await breaker.probe()
+        assert breaker.state == "open" and tried == []  # too early to try
+        await asyncio.sleep(0.25)
+        await breaker.probe()
+        assert breaker.state == "open" and tried == [["scripted-model"]]  # tried, failed: open again
+        completes["ok"] = True
+        await asyncio.sleep(0.25)
+        await breaker.probe()
+        assert breaker.state == "closed" and len(tried) == 2
+
+    asyncio.run(go())
+
+
 def test_a_trial_call_given_up_by_its_client_lets_the_next_one_try():
     async def go():
         breaker = breaker_with(retry_after_s=0)
