@@ -3,7 +3,8 @@
 serving processes, on one machine or several, can share.
 
 A server's address is checked before the client is made: chromadb's own client waits without a
-timeout, and says only "could not connect" when it fails.
+timeout, and says only "could not connect" when it fails. A server that stops later (restarted,
+killed) makes chromadb raise httpx's errors raw: ``unreachable`` turns them into a StoreError.
 """
 
 from __future__ import annotations
@@ -68,3 +69,12 @@ def http_client(url: str) -> ClientAPI:
     except (ChromaError, ValueError, httpx.HTTPError) as exc:
         raise StoreError(f"the Chroma server at {address} refused a client: {exc}", hint=start,
                          param="chroma_url") from None
+
+
+def unreachable(url: str, exc: httpx.TransportError) -> StoreError:
+    """A Chroma server that answered at start and no longer does (refused, reset, timed out). The
+    client reconnects by itself at its next call: the fix is the server, not this process."""
+    return StoreError(f"cannot reach the Chroma server at {url} ({type(exc).__name__}: {exc})",
+                      hint="check that its 'chroma run' is running, or start it again on the same --path and "
+                      "port: the next request reconnects, with no restart of scenebridge",
+                      param="chroma_url")

@@ -9,9 +9,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from functools import cached_property
+from collections.abc import Callable, Iterable, Sequence
+from functools import cached_property, wraps
+from typing import Concatenate, ParamSpec, TypeVar
 
+import httpx
 import numpy as np
 from rapidfuzz import fuzz, process
 
@@ -19,8 +21,23 @@ from core.domain import Item, ScoredItem, UserHistory
 from core.errors import NotFoundError, ScenebridgeError
 from core.settings import get_settings
 from core.titles import LOOKALIKE, normalize_title, title_similarity
+from retrievers._chroma import unreachable
 from retrievers._records import history_from_record, history_id, item_from_record
 from retrievers.store import SceneStore
+
+P, R = ParamSpec("P"), TypeVar("R")
+
+
+def _reaching(method: Callable[Concatenate[Retriever, P], R]) -> Callable[Concatenate[Retriever, P], R]:
+    """A method that calls the collections: a Chroma server gone since start-up is a StoreError
+    naming it (a 503 from the HTTP server), not httpx's raw error (a 500)."""
+    @wraps(method)
+    def call(self: Retriever, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(self, *args, **kwargs)
+        except httpx.TransportError as exc:
+            raise unreachable(self.store.location, exc) from exc
+    return call
 
 
 class Retriever:
@@ -44,6 +61,7 @@ class Retriever:
         )
 
     @cached_property
+    @_reaching
     def _titles(self) -> tuple[list[str], list[str], list[str], list[int]]:
         """(ids, normalised titles, scenes, popularity) of the whole catalogue, loaded once."""
         records = self._items.get(include=["metadatas"])
@@ -55,12 +73,14 @@ class Retriever:
             [int(m.get("popularity", 0)) for m in metadatas],
         )
 
+    @_reaching
     def catalogue(self) -> list[Item]:
         """Every item of the dataset (in a scene or not)."""
         records = self._items.get(include=["metadatas"])
         return [item_from_record(i, m) for i, m in zip(records["ids"], records["metadatas"], strict=True)]
 
     @cached_property
+    @_reaching
     def _users(self) -> set[str]:
         records = self._histories.get(include=["metadatas"])
         return {m["user_id"] for m in records["metadatas"]}
@@ -75,6 +95,7 @@ class Retriever:
         return user_id
 
     # -- items --------------------------------------------------------------------------------
+    @_reaching
     def items(self, item_ids: Sequence[str]) -> list[Item]:
         """Item knowledge, in the order asked; unknown ids raise with the closest titles."""
         if not item_ids:
@@ -86,6 +107,7 @@ class Retriever:
                 raise NotFoundError("item", item_id, suggestions=[s.item.item_id for s in self.search(item_id, k=3)])
         return [found[i] for i in item_ids]
 
+    @_reaching
     def _vectors(self, item_ids: Sequence[str]) -> np.ndarray:
         records = self._items.get(ids=list(item_ids), include=["embeddings"])
         by_id = dict(zip(records["ids"], records["embeddings"], strict=True))
@@ -95,6 +117,7 @@ class Retriever:
         return np.asarray([by_id[i] for i in item_ids], dtype=np.float32)
 
     # -- users ----------------------------------------------------------------------------------
+    @_reaching
     def history(self, user_id: str, scene: str) -> UserHistory:
         """The user's interactions in ``scene``, oldest first (empty if none there)."""
         scene = self.check_scene(scene)
@@ -105,6 +128,7 @@ class Retriever:
         return history_from_record(user_id, scene, records["documents"][0])
 
     # -- neighbours ------------------------------------------------------------------------------
+    @_reaching
     def _query(self, vector: np.ndarray, *, scene: str | None, k: int,
                exclude: Iterable[str] = ()) -> list[ScoredItem]:
         exclude = set(exclude)
@@ -142,6 +166,7 @@ class Retriever:
         return [ScoredItem(item=item, score=float(scores[i])) for item, i in zip(items, order, strict=True)]
 
     # -- free text --------------------------------------------------------------------------------
+    @_reaching
     def search(self, text: str, *, k: int = 10, scene: str | None = None) -> list[ScoredItem]:
         """Titles first (typos and moved articles forgiven), then meaning (MiniLM)."""
         scene = self.check_scene(scene)
