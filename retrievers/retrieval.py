@@ -29,10 +29,16 @@ P, R = ParamSpec("P"), TypeVar("R")
 
 
 def _reaching(method: Callable[Concatenate[Retriever, P], R]) -> Callable[Concatenate[Retriever, P], R]:
-    """A method that calls the collections: a Chroma server gone since start-up is a StoreError
-    naming it (a 503 from the HTTP server), not httpx's raw error (a 500)."""
+    """A method that calls the collections (reads only, so safe to repeat): a Chroma server gone
+    since start-up is a StoreError naming it (a 503 from the HTTP server), not httpx's raw error (a
+    500). One failed call is tried once more first: after the server restarts, the client's pooled
+    connections to the old one fail one by one, and a fresh connection answers."""
     @wraps(method)
     def call(self: Retriever, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(self, *args, **kwargs)
+        except httpx.TransportError:
+            pass
         try:
             return method(self, *args, **kwargs)
         except httpx.TransportError as exc:
