@@ -20,7 +20,7 @@ from rapidfuzz import fuzz, process
 from core.domain import Item, ScoredItem, UserHistory
 from core.errors import NotFoundError, ScenebridgeError
 from core.settings import get_settings
-from core.titles import LOOKALIKE, normalize_title, title_similarity
+from core.titles import LOOKALIKE, normalize_title, split_year, title_similarity
 from retrievers._chroma import unreachable
 from retrievers._records import history_from_record, history_id, item_from_record
 from retrievers.store import SceneStore
@@ -68,8 +68,8 @@ class Retriever:
 
     @cached_property
     @_reaching
-    def _titles(self) -> tuple[list[str], list[str], list[str], list[int]]:
-        """(ids, normalised titles, scenes, popularity) of the whole catalogue, loaded once."""
+    def _titles(self) -> tuple[list[str], list[str], list[str], list[int], list[int | None]]:
+        """(ids, normalised titles, scenes, popularity, years) of the whole catalogue, loaded once."""
         records = self._items.get(include=["metadatas"])
         metadatas = records["metadatas"]
         return (
@@ -77,6 +77,7 @@ class Retriever:
             [normalize_title(m["title"]) for m in metadatas],
             [m.get("scene", "") for m in metadatas],
             [int(m.get("popularity", 0)) for m in metadatas],
+            [m.get("year") for m in metadatas],
         )
 
     @_reaching
@@ -179,13 +180,15 @@ class Retriever:
         query = normalize_title(text)
         if not query:
             raise ScenebridgeError("empty search text", hint="give a title or a description", param="query")
-        ids, titles, scenes, popularity = self._titles
+        ids, titles, scenes, popularity, years = self._titles
         choices = {n: t for n, t in enumerate(titles) if scene is None or scenes[n] == scene}
         hits = process.extract(query, choices, scorer=title_similarity, limit=max(k, 50),
                                score_cutoff=LOOKALIKE)
-        # Exact title first; among equal scores the closer spelling, then the better known item.
-        hits.sort(key=lambda hit: (hit[0] != query, -hit[1], -fuzz.ratio(query, hit[0]),
-                                   -popularity[hit[2]]))
+        # Exact title first, of the year asked if one is ("Sabrina (1954)" is not the remake);
+        # among equal scores the closer spelling, then the better known item.
+        year = split_year(text.strip())[1]
+        hits.sort(key=lambda hit: (hit[0] != query, year is not None and years[hit[2]] != year, -hit[1],
+                                   -fuzz.ratio(query, hit[0]), -popularity[hit[2]]))
         hits = hits[:k]
         ranked = [(ids[index], score / 100.0) for _, score, index in hits]
         seen = {item_id for item_id, _ in ranked}

@@ -56,6 +56,9 @@ def test_evidence_comes_from_the_users_source_history(retriever):
         ("the american president", "American President, The (1995)"),  # article moved
         ("terminator 2", "Terminator 2: Judgment Day (1991)"),
         ("Star Wars (1977)", "Star Wars (1977)"),
+        # Same title, two films: the year asked decides, not popularity.
+        ("Sabrina (1954)", "Sabrina (1954)"),
+        ("Sabrina (1995)", "Sabrina (1995)"),
     ],
 )
 def test_free_text_title_search(retriever, query, expected):
