@@ -2,9 +2,11 @@
 ``HttpClient`` on a Chroma server (``chroma run --path DIR --host H --port P``), which several
 serving processes, on one machine or several, can share.
 
-A server's address is checked before the client is made: chromadb's own client waits without a
-timeout, and says only "could not connect" when it fails. A server that stops later (restarted,
-killed) makes chromadb raise httpx's errors raw: ``unreachable`` turns them into a StoreError.
+A server's address is checked before the client is made: chromadb's own client says only "could
+not connect" when it fails. chromadb's client also waits without a timeout (``httpx.Client(timeout=
+None)``): a server that is stopped rather than gone would hold a request until its deadline, so
+each call here is given ``READ_TIMEOUT_S``. A server that stops later (restarted, killed, frozen)
+makes chromadb raise httpx's errors raw: ``unreachable`` turns them into a StoreError.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from core.errors import StoreError
 
 HEARTBEAT = "/api/v2/heartbeat"  # Chroma 1.x's API (chromadb.api.fastapi.FastAPI.heartbeat)
 CONNECT_TIMEOUT_S = 5.0
+# Every call here is one small read, or one write of at most 512 records: a second or two on a busy
+# 2-core machine. 10 s is a frozen server, and leaves a request most of its 30 s deadline to say so.
+READ_TIMEOUT_S = 10.0
 _NAMED = "--chroma-url (or SCENEBRIDGE_CHROMA_URL)"
 
 
@@ -65,16 +70,30 @@ def http_client(url: str) -> ClientAPI:
                          f"{answer.status_code})", hint=f"point {_NAMED} at 'chroma run' (chromadb "
                          f"{chromadb.__version__}'s server)", param="chroma_url")
     try:
-        return chromadb.HttpClient(host=host, port=port, ssl=ssl)
+        client = chromadb.HttpClient(host=host, port=port, ssl=ssl)
     except (ChromaError, ValueError, httpx.HTTPError) as exc:
         raise StoreError(f"the Chroma server at {address} refused a client: {exc}", hint=start,
                          param="chroma_url") from None
+    _bound_waits(client)
+    return client
+
+
+def _bound_waits(client: ClientAPI) -> None:
+    """Give chromadb's HTTP session (``Client._server._session``, chromadb 1.x; no setting reaches
+    it) a timeout. If a later chromadb moves it, nothing breaks: calls wait as chromadb's do, up to
+    the request deadline, and tests/faults/test_chroma_faults.py says so."""
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = httpx.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
 
 
 def unreachable(url: str, exc: httpx.TransportError) -> StoreError:
     """A Chroma server that answered at start and no longer does (refused, reset, timed out). The
     client reconnects by itself at its next call: the fix is the server, not this process."""
-    return StoreError(f"cannot reach the Chroma server at {url} ({type(exc).__name__}: {exc})",
+    what = (f"the Chroma server at {url} did not answer within {READ_TIMEOUT_S:.0f} s (is it stopped or "
+            f"overloaded?)" if isinstance(exc, httpx.TimeoutException)
+            else f"cannot reach the Chroma server at {url} ({type(exc).__name__}: {exc})")
+    return StoreError(what,
                       hint="check that its 'chroma run' is running, or start it again on the same --path and "
                       "port: the next request reconnects, with no restart of scenebridge",
                       param="chroma_url")

@@ -32,11 +32,14 @@ def _reaching(method: Callable[Concatenate[Retriever, P], R]) -> Callable[Concat
     """A method that calls the collections (reads only, so safe to repeat): a Chroma server gone
     since start-up is a StoreError naming it (a 503 from the HTTP server), not httpx's raw error (a
     500). One failed call is tried once more first: after the server restarts, the client's pooled
-    connections to the old one fail one by one, and a fresh connection answers."""
+    connections to the old one fail one by one, and a fresh connection answers. A call that timed
+    out is not: the server is frozen, and a second wait would double the time to say so."""
     @wraps(method)
     def call(self: Retriever, *args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return method(self, *args, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise unreachable(self.store.location, exc) from exc
         except httpx.TransportError:
             pass
         try:

@@ -14,8 +14,13 @@ Why ``ANSWER_S`` is 10 s: a killed server refuses connections (and resets the on
 at once, so an answer during the outage costs what it costs normally (well under a second to
 rank ML-100k without a model) plus its wait for one of the two recommendation slots; 10 s is
 that with a wide margin for a 2-core machine busy with other work. Nothing here may wait for a
-timeout: chromadb's client has none, so a wait would be a hang, cut only by the request
-deadline (30 s, a 504)."""
+timeout.
+
+A Chroma server that is stopped (SIGSTOP: its port open, nothing answered) is the other fault:
+chromadb's client waits without a timeout, scenebridge gives each call ``READ_TIMEOUT_S`` (10 s).
+Asserted: each answer during the freeze is right (from what the process already holds) or a 503
+naming the server, within ``READ_TIMEOUT_S`` plus the slack, never the request deadline's 504;
+/health answers at once throughout; answers are right again within ``RECOVERY_S`` of SIGCONT."""
 
 from __future__ import annotations
 
@@ -36,6 +41,7 @@ import psutil
 import pytest
 
 from retrievers import SceneStore
+from retrievers._chroma import READ_TIMEOUT_S
 from scenebridge.server.launcher import free_port, launch, stop
 from tests.conftest import TARGET
 from tests.retrievers import test_chroma_server
@@ -85,6 +91,12 @@ class ChromaServer:
         for member in psutil.wait_procs(tree, timeout=10)[1]:
             member.kill()
         self.process.wait()
+
+    def signal(self, sig: int) -> None:
+        """SIGSTOP or SIGCONT to the server and its children, leaving them alive."""
+        assert self.process is not None and self.process.poll() is None
+        for member in [psutil.Process(self.process.pid), *psutil.Process(self.process.pid).children(recursive=True)]:
+            member.send_signal(sig)
 
 
 @pytest.fixture(scope="module")
@@ -241,3 +253,46 @@ def test_chroma_restarted_under_load(chroma, served, serving):
     assert contents(SceneStore(served[0], chroma_url=chroma.url)) == before  # nothing lost or doubled
     print(f"\n{len(answers)} answers, {len(errors)} errors (HTTP {sorted({a.status for a in errors})}), slowest "
           f"{slowest.seconds:.2f} s, right again {recovered:.1f} s after Chroma's return")
+
+
+FROZEN_S = 2 * READ_TIMEOUT_S + 5  # long enough for answers that wait out the timeout, twice
+
+
+def test_chroma_stopped(chroma, served, serving):
+    process, server = serving
+    expected = {kind: ask(server, kind).result for kind in KINDS}
+    answers: list[Answer] = []
+    health_s: list[float] = []
+    chroma.signal(signal.SIGSTOP)
+    try:
+        frozen = time.monotonic()
+        with ThreadPoolExecutor(2) as pool:
+            while time.monotonic() - frozen < FROZEN_S:
+                asked = [pool.submit(ask, server, kind) for kind in ("recommendations", "chat")]
+                while not all(a.done() for a in asked):
+                    started = time.monotonic()
+                    assert httpx.get(f"{server.url}/health", timeout=5).status_code == 200
+                    health_s.append(time.monotonic() - started)
+                    time.sleep(0.5)
+                answers += [a.result() for a in asked]
+    finally:
+        chroma.signal(signal.SIGCONT)
+    thawed = time.monotonic()
+
+    slowest = max(answers, key=lambda a: a.seconds)
+    assert slowest.seconds <= READ_TIMEOUT_S + ANSWER_S, f"{slowest.kind} took {slowest.seconds:.1f} s"
+    errors = [a for a in answers if a.status != 200]
+    assert errors, "no answer needed the frozen server: the test measured nothing"
+    for answer in answers:
+        if answer.status == 200:
+            assert answer.result == expected[answer.kind], f"{answer.kind}: a wrong answer"
+        else:
+            check_error(answer, chroma.url)
+            assert "did not answer within" in json.loads(answer.result)["error"]["message"]
+    assert max(health_s) < 1.0, f"/health took {max(health_s):.2f} s while Chroma was stopped"
+    while not all(ask(server, kind).result == expected[kind] for kind in KINDS):
+        assert time.monotonic() - thawed < RECOVERY_S, "answers not right again within the recovery time"
+        time.sleep(0.2)
+    assert process.poll() is None
+    print(f"\n{len(answers)} answers while Chroma was stopped, {len(errors)} errors, slowest {slowest.seconds:.2f} s, "
+          f"/health max {max(health_s) * 1000:.0f} ms; right again {time.monotonic() - thawed:.1f} s after SIGCONT")
