@@ -23,14 +23,14 @@ from agent.candidates import (
     load_scene_data,
 )
 from agent.candidates import score_candidates as score_given
-from agent.explain import Explainer
+from agent.explain import Explainer, ItemEvidence, answer_evidence
 from agent.fusion import FusionWeights
 from agent.llm import LLMBackend
 from agent.rankers import LLM_RANKERS, SUPPORTED_RANKERS, PromptItem, Ranking, RankingRequest, make_ranker
 from agent.rankers.base import Support, prior_ranking
 from agent.requests import Recommendation, RecommendedItem, RecommendRequest
 from agent.selection import ensure_backbone
-from core.domain import HistoryEntry, Item, ScoredItem
+from core.domain import HistoryEntry, Item
 from core.errors import NotFoundError, ScenebridgeError
 from core.titles import display_title, shown_title
 from retrievers import Retriever
@@ -239,11 +239,18 @@ class Recommender:
                        history: list[HistoryEntry]):
         """Each item's evidence is what made the backbone score it: the user's own items with the
         largest parts of its score, and their shares."""
-        attributions = await asyncio.to_thread(attribute, data, evidence, top, top=self.explanation_evidence)
-        cited = {c.item_id for a in attributions.values() for c in a.contributions}
-        known = {i.item_id: i for i in self.retriever.items(sorted(cited))} if cited else {}
-        shown = {i: [ScoredItem(item=known[c.item_id], score=round(c.share, 4)) for c in attributions[i].contributions]
-                 for i in top}
+        prepared = await asyncio.to_thread(self.answer_evidence, data, evidence, top, items, history)
         history_ids = {e.item_id for e in history}
-        results = await asyncio.gather(*(self.explainer.explain(items[i], shown[i], history_ids) for i in top))
+        results = await asyncio.gather(*(self.explainer.explain(prepared[i], history_ids) for i in top))
         return dict(zip(top, results, strict=True))
+
+    def answer_evidence(self, data: SceneData, evidence: UserEvidence, top: list[str], items: dict[str, Item],
+                        history: list[HistoryEntry]) -> dict[str, ItemEvidence]:
+        """Each top item's evidence (agent/explain/evidence.py): the backbone's attributions, the
+        person's ratings of them, the counts (CPU and store reads: call it in a worker thread)."""
+        attributions = attribute(data, evidence, top, top=self.explanation_evidence)
+        cited = sorted({c.item_id for a in attributions.values() for c in a.contributions} - set(items))
+        known = {**items, **({i.item_id: i for i in self.retriever.items(cited)} if cited else {})}
+        # Named likes carry a stand-in rating of 5 (``evidence`` above) that nobody gave.
+        ratings = {e.item_id: e.rating for e in history} if evidence.user_id is not None else {}
+        return answer_evidence(data, evidence, top, attributions, known, ratings)

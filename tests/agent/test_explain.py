@@ -1,8 +1,10 @@
 """The explainer around a scripted model (tests/agent/fake_llm.py, the real backend contract):
-the model's sentence when it passes the checks, the evidence sentence when the answer is bad or
-the call fails (and the explanation says which), and only the user's own items as evidence.
+the model's sentence when it passes the checks (agent/explain/checks.py), the evidence sentence
+when the answer is bad, states a false claim or the call fails (and the explanation says which),
+and only the person's own items as evidence.
 
-Real ML-100k items: user 100k_1's liked comedies as evidence for a Sci-Fi film they never rated."""
+Real ML-100k items and counts (``scene_data``, no store): user 100k_5's comedies rated 5 as the
+evidence for a Sci-Fi film they never rated."""
 
 from __future__ import annotations
 
@@ -11,14 +13,23 @@ import json
 
 import pytest
 
-from agent.explain import EXPLANATION_SCHEMA, MIN_WORDS, Explainer, Explanation, evidence_sentence
+from agent.candidates import Attribution, Contribution, user_evidence
+from agent.explain import (
+    MIN_WORDS,
+    Explainer,
+    Explanation,
+    ItemEvidence,
+    answer_evidence,
+    evidence_sentence,
+    explanation_schema,
+)
 from agent.llm import Completion, LLMBadOutput, LLMTimeout, LLMUnavailable
 from core.data.dataset import item_from_row
-from core.domain import Item, ScoredItem
-from core.titles import display_title
+from core.domain import Item
+from core.titles import display_title, shown_title
 from tests.agent.fake_llm import FakeLLM
 
-USER, TARGET_ITEM = "100k_1", "Contact (1997)"
+USER, TARGET_ITEM = "100k_5", "Contact (1997)"
 
 
 @pytest.fixture(scope="module")
@@ -28,61 +39,89 @@ def catalogue(ml100k, ml100k_split) -> dict[str, Item]:
 
 
 @pytest.fixture(scope="module")
-def history(ml100k, ml100k_split) -> list[str]:
-    """100k_1's comedies, oldest first, as the recommender passes them (the ids of their history)."""
-    frame = ml100k_split.interactions(ml100k)
-    mine = frame[(frame["user_id"] == USER) & (frame["scene"] == "Comedy")].sort_values("timestamp", kind="stable")
-    return mine["item_id"].tolist()
+def history(scene_data) -> list[str]:
+    """100k_5's items of both scenes, as the recommender passes them (the ids of their history)."""
+    return [e.item_id for s in ("Comedy", "Sci-Fi") for e in scene_data.history(USER, s)]
 
 
 @pytest.fixture(scope="module")
-def evidence(catalogue, history, ml100k) -> list[ScoredItem]:
-    """Three of the user's comedies rated 5, the largest part of the score first, each scored by its
-    share (as the recommender passes the backbone's attributions)."""
-    ratings = ml100k.interactions.query("user_id == @USER").set_index("item_id")["rating"]
-    liked = [i for i in history if ratings[i] == 5][:3]
-    assert len(liked) == 3
-    return [ScoredItem(item=catalogue[i], score=0.3 - 0.1 * n) for n, i in enumerate(liked)]
+def evidence(scene_data, catalogue, history) -> ItemEvidence:
+    """Three of the user's comedies rated 5, the largest part of the score first (as the
+    backbone's attributions give them), with their real counts."""
+    assert TARGET_ITEM not in history
+    ratings = {e.item_id: e.rating for s in ("Comedy", "Sci-Fi") for e in scene_data.history(USER, s)}
+    liked = [e.item_id for e in scene_data.history(USER, "Comedy") if e.rating == 5][:3]
+    why = {TARGET_ITEM: Attribution(item_id=TARGET_ITEM, model="test", score=0.6, contributions=[
+        Contribution(item_id=i, value=0.3 - 0.1 * n, share=0.5 - n / 6) for n, i in enumerate(liked)])}
+    found = answer_evidence(scene_data, user_evidence(scene_data, USER, source="Comedy", target="Sci-Fi"),
+                            [TARGET_ITEM], why, catalogue, ratings)[TARGET_ITEM]
+    assert len(found.contributors) == 3 and all(c.lovers_with > 0 for c in found.contributors)
+    return found
 
 
-@pytest.fixture(scope="module")
-def item(catalogue, history) -> Item:
-    target = catalogue[TARGET_ITEM]
-    assert target.scene == "Sci-Fi" and TARGET_ITEM not in history
-    return target
+def explain(llm, evidence, history) -> Explanation:
+    return asyncio.run(Explainer(llm).explain(evidence, set(history)))
 
 
-def explain(llm, item, evidence, history) -> Explanation:
-    return asyncio.run(Explainer(llm).explain(item, evidence, set(history)))
-
-
-def answering(text: str) -> FakeLLM:
+def answering(text: str | None = None, *, sentence: str = "", cites: list[str] | None = None) -> FakeLLM:
+    text = text if text is not None else json.dumps({"sentence": sentence, "cites": cites or []})
     return FakeLLM(lambda prompt, kwargs: Completion(text=text))
 
 
-def test_the_models_sentence_is_used_when_it_passes_the_checks(item, evidence, history):
-    named, other_liked = evidence[0].item.item_id, history[-1]
-    sentence = f"Since you loved {named}, the  quiet wonder of Contact should\n suit you well."
-    llm = answering(json.dumps({"sentence": sentence, "cites": [named, other_liked, "Made Up Film (2031)"]}))
-    result = explain(llm, item, evidence, history)
-    assert result.source == "llm" and result.error is None
+def test_the_models_sentence_is_used_when_it_passes_the_checks(evidence, history):
+    first = evidence.contributors[0]
+    named = display_title(first.item.title)
+    sentence = (f"Since you gave {named}  a 5, the quiet wonder of\n Contact, a {first.lovers_with}-strong "
+                "favourite among its fans, should suit you.")
+    llm = answering(sentence=sentence, cites=[first.item.item_id])
+    result = explain(llm, evidence, history)
+    assert result.error is None and result.source == "llm", result.error
     assert result.text == " ".join(sentence.split())  # the model's words, whitespace folded
-    # the retrieved evidence first, then what the model named from the history; the invented title is dropped
-    assert result.evidence == [e.item.item_id for e in evidence] + [other_liked]
-    assert result.dropped_citations == 1
-    # what the model was asked: the schema, a bounded answer, the evidence ids and the item
+    assert result.evidence == evidence.cited and result.dropped_citations == 0
+    # what the model was asked: citations only among the evidence, a bounded answer, the evidence's facts
     (call,) = llm.calls
-    assert call["json_schema"] == EXPLANATION_SCHEMA and call["max_tokens"] == 72
+    assert call["json_schema"] == explanation_schema(evidence.cited) and call["max_tokens"] == 72
+    assert call["json_schema"]["properties"]["cites"]["items"]["enum"] == evidence.cited
     (prompt,) = llm.prompts
-    assert all(f"- {e.item.item_id}\n" in prompt for e in evidence) and item.title in prompt
+    assert all(f"- {c.item.item_id}\n" in prompt for c in evidence.contributors) and shown_title(evidence.item) in prompt
+    assert (f"{first.lovers_with} of the {first.lovers:,} other people who rated it 4 or 5 also rated "
+            f"{shown_title(evidence.item)} 4 or 5") in prompt
 
 
-def test_the_evidence_is_at_most_five_ids(item, evidence, history):
-    cites = history[:4]
+def test_a_citation_from_the_history_beyond_the_evidence_is_kept(evidence, history):
+    """A server that ignores the schema's enum may cite another of the person's items: true, kept."""
+    other = next(i for i in history if i not in evidence.cited)
     sentence = "You enjoyed these comedies a lot, and this film has the same warmth."
-    result = explain(answering(json.dumps({"sentence": sentence, "cites": cites})), item, evidence, history)
-    assert result.source == "llm" and len(result.evidence) == 5 and set(result.evidence) <= set(history)
-    assert result.evidence[:3] == [e.item.item_id for e in evidence]
+    result = explain(answering(sentence=sentence, cites=[other]), evidence, history)
+    assert result.source == "llm" and result.evidence == [*evidence.cited, other]
+
+
+def false_claims(evidence: ItemEvidence) -> dict[str, tuple[str, list[str], str]]:
+    first = evidence.contributors[0]
+    named, cite = display_title(first.item.title), [first.item.item_id]
+    return {
+        "a wrong count": (f"Because you loved {named}, Contact is for you: {first.lovers_with + 1} of its fans agree.",
+                          cite, f"states {first.lovers_with + 1}"),
+        "a genre the item lacks": (f"Because you loved {named}, you will enjoy Contact, a gentle western.", cite,
+                                   "Western of Contact"),
+        "a year off by one": (f"Because you loved {named}, you will enjoy Contact (1998) and its quiet awe.", cite,
+                              "Contact is from 1998"),
+        "a cited id not in the history": (f"Because you loved {named}, you will enjoy Contact and its quiet awe.",
+                                          [*cite, "Made Up Film (2031)"], "cites 'Made Up Film (2031)'"),
+        "a rating not given": (f"You gave {named} a 2, yet Contact should still suit your taste.", cite,
+                               f"you rated {named} 2"),
+    }
+
+
+@pytest.mark.parametrize("claim", ["a wrong count", "a genre the item lacks", "a year off by one",
+                                   "a cited id not in the history", "a rating not given"])
+def test_a_sentence_with_a_false_claim_falls_back_and_says_why(evidence, history, claim):
+    sentence, cites, problem = false_claims(evidence)[claim]
+    result = explain(answering(sentence=sentence, cites=cites), evidence, history)
+    assert result.source == "evidence" and result.text == evidence_sentence(evidence)
+    assert result.error.startswith("LLMBadOutput: the explanation ") and problem in result.error, result.error
+    assert result.evidence == evidence.cited
+    assert result.dropped_citations == (1 if claim == "a cited id not in the history" else 0)
 
 
 BAD_ANSWERS = {
@@ -100,56 +139,32 @@ BAD_ANSWERS = {
 
 
 @pytest.mark.parametrize("answer", BAD_ANSWERS.values(), ids=BAD_ANSWERS.keys())
-def test_a_bad_answer_falls_back_to_the_evidence_sentence_and_says_so(item, evidence, history, answer):
-    result = explain(answering(answer), item, evidence, history)
+def test_a_bad_answer_falls_back_to_the_evidence_sentence_and_says_so(evidence, history, answer):
+    result = explain(answering(answer), evidence, history)
     assert result.source == "evidence" and result.error.startswith("LLMBadOutput: ")
-    assert result.text == evidence_sentence(item, evidence)
-    assert result.evidence == [e.item.item_id for e in evidence] and result.dropped_citations == 0
+    assert result.text == evidence_sentence(evidence)
+    assert result.evidence == evidence.cited and result.dropped_citations == 0
 
 
 @pytest.mark.parametrize("failure", [LLMUnavailable("the model server at http://127.0.0.1:9/v1 is down"),
                                      LLMTimeout("no answer within 60 s"), LLMBadOutput("empty answer")],
                          ids=lambda e: type(e).__name__)
-def test_a_failed_call_falls_back_and_names_the_failure(item, evidence, history, failure):
-    result = explain(FakeLLM(lambda prompt, kwargs: failure), item, evidence, history)
+def test_a_failed_call_falls_back_and_names_the_failure(evidence, history, failure):
+    result = explain(FakeLLM(lambda prompt, kwargs: failure), evidence, history)
     assert result.source == "evidence" and result.error == f"{type(failure).__name__}: {failure.message}"
-    assert result.text == evidence_sentence(item, evidence)
+    assert result.text == evidence_sentence(evidence)
 
 
-def test_a_bug_in_the_backend_is_not_taken_for_a_bad_answer(item, evidence, history):
+def test_a_bug_in_the_backend_is_not_taken_for_a_bad_answer(evidence, history):
     with pytest.raises(RuntimeError, match="a bug"):
-        explain(FakeLLM(lambda prompt, kwargs: RuntimeError("a bug")), item, evidence, history)
+        explain(FakeLLM(lambda prompt, kwargs: RuntimeError("a bug")), evidence, history)
 
 
-def test_without_a_model_the_evidence_sentence_is_used_and_no_error_is_claimed(item, evidence, history):
-    result = explain(None, item, evidence, history)
-    assert result == Explanation(text=evidence_sentence(item, evidence), evidence=[e.item.item_id for e in evidence],
-                                 source="evidence")
+def test_without_a_model_the_evidence_sentence_is_used_and_no_error_is_claimed(evidence, history):
+    result = explain(None, evidence, history)
+    assert result == Explanation(text=evidence_sentence(evidence), evidence=evidence.cited, source="evidence")
 
 
-def test_the_evidence_sentence_names_the_users_weightiest_items_and_nothing_else(item, evidence, history, catalogue):
-    text = evidence_sentence(item, evidence)
-    closest = [display_title(e.item.title) for e in evidence[:2]]
-    assert text.startswith(f"People who watched {closest[0]} and {closest[1]}, as you did, often watched "
-                           f"{display_title(item.title)} too (50% of what points to it)")
-    unnamed = {display_title(catalogue[i].title) for i in history} - set(closest)
-    assert not [t for t in unnamed if t in text]  # of the user's items, only the two weightiest are named
-    assert all(e.item.item_id in history for e in evidence)
-    shared = [g for g in item.genres if any(g in e.item.genres for e in evidence)]
-    if shared:
-        assert f"shares their {', '.join(shared[:2]).lower()} streak" in text
-    else:
-        assert "streak" not in text
-
-
-def test_the_evidence_sentence_with_one_item_or_none(item, evidence):
-    shared = [g for g in item.genres if g in evidence[0].item.genres]
-    also = f"; it shares their {', '.join(shared[:2]).lower()} streak" if shared else ""
-    assert evidence_sentence(item, evidence[:1]) == (
-        f"People who watched {display_title(evidence[0].item.title)}, as you did, often watched "
-        f"{display_title(item.title)} too (30% of what points to it){also}.")
-    unknown = [e.model_copy(update={"score": 0.0}) for e in evidence[:1]]
-    assert "%" not in evidence_sentence(item, unknown)
-    everything = [e.model_copy(update={"score": 1.0}) for e in evidence[:1]]  # the only evidence there is
-    assert "%" not in evidence_sentence(item, everything)
-    assert evidence_sentence(item, []) == f"{display_title(item.title)} is popular with people whose tastes overlap yours."
+def test_without_evidence_the_model_may_cite_nothing():
+    assert explanation_schema([])["properties"]["cites"] == {"type": "array", "maxItems": 0}
+    assert explanation_schema(["a", "b"])["properties"]["cites"]["maxItems"] == 2
