@@ -1,10 +1,12 @@
 """One user message -> what it asks: liked titles, titles to leave out, a scene, refinements.
 
-Order of work: quoted titles ("Grondhog Day" is matched loosely), negations ("not Star Wars",
-"no Star Wars", "without Alien"), exact title matches on word n-grams (titles.py), scene names
-(scenes.py), then, in what follows "loved / liked / fan of", the pieces no exact title covered
-are looked up loosely (typos). What is left, with titles and negations masked, is read for
-refinements: older / newer / a decade / before or after a year / more / a count.
+Order of work: quoted titles ("Grondhog Day" is matched loosely; 《》「」『』 quote titles too,
+and one in another script is reported unknown without a lookup: the store's titles are English),
+negations ("not Star Wars", "no Star Wars", "without Alien"), exact title matches on word n-grams
+(titles.py), scene names (scenes.py; the words of other languages in languages.py), then, in
+what follows "loved / liked / fan of", the pieces no exact title covered are looked up loosely
+(typos). What is left, with titles and negations masked, is read for refinements: older / newer
+/ a decade / before or after a year / more / a count.
 
 What a conversation may cost is bounded (ReadingLimits): every quoted or liked title is one title
 search in the store, every "not X" phrase is matched against every title; they are counted
@@ -23,12 +25,14 @@ from dataclasses import dataclass, field
 from core.domain import Item
 from core.errors import NotFoundError
 from core.titles import LOOKALIKE, normalize_title, title_similarity, title_words
+from scenebridge.server.chat.languages import language_of
 from scenebridge.server.chat.scenes import SceneMention, SceneNames
 from scenebridge.server.chat.titles import Mention, TitleIndex
 from scenebridge.server.chat.words import Token, informative, tokenize
 from scenebridge.server.limits import TooMuchToRead
 
-QUOTED = re.compile(r"\"([^\"\n]{2,100})\"|“([^”\n]{2,100})”|(?<!\w)'([^'\n]{2,100})'(?!\w)|\*([^*\n]{2,100})\*")
+QUOTED = re.compile(r"\"([^\"\n]{2,100})\"|“([^”\n]{2,100})”|(?<!\w)'([^'\n]{2,100})'(?!\w)|\*([^*\n]{2,100})\*|"
+                    r"《([^》\n]{1,100})》|「([^」\n]{1,100})」|『([^』\n]{1,100})』")
 NEGATION = re.compile(
     r"\b(?:not|no|without|except|excluding|exclude|skip|nothing like|anything but|"
     r"(?:do|did|does)\s*n[o']?t\s+(?:like|want|enjoy)|hated?|dislike[sd]?|can'?t stand)\s+"
@@ -86,6 +90,7 @@ class MessageIntent:
     max_year: int | None = None
     k: int | None = None
     user: str | None = None
+    language: str = "en"  # languages.language_of: the help is written in it
 
 
 @dataclass
@@ -142,7 +147,7 @@ class MessageParser:
         """``limits``: what this message may still cost (shared by the turns of a conversation);
         raises TooMuchToRead past them, before the lookups."""
         limits = limits or unlimited()
-        intent = MessageIntent()
+        intent = MessageIntent(language=language_of(text))
         tokens = tokenize(text)
         negated = [(m.start("phrase"), m.end("phrase")) for m in NEGATION.finditer(text)]
         limits.take_exclusions(sum(self._matched(text[start:end]) for start, end in negated))
@@ -176,7 +181,8 @@ class MessageParser:
         spans = [_span(text, tokens, m) for m in mentions] + [(tokens[i].start, tokens[i].end) for i in taken]
         masked = _mask(text, spans + negated)
         self._loose_likes(masked, intent, limits)
-        intent.scene = self._target(tokens, scene_mentions, intent.likes)
+        intent.scene = (self._target(tokens, scene_mentions, intent.likes)
+                        or self.scenes.unspaced_scene(text, {i.scene for i in intent.likes}))
         self._refinements(masked, intent)
         return intent
 
@@ -187,12 +193,14 @@ class MessageParser:
         limits.take_titles(len(quotes))
         starts = [t.start for t in tokens]
         for match in quotes:
-            group = next(g for g in range(1, 5) if match.group(g))
+            group = match.lastindex
             start, end = match.span(group)
             first, stop = bisect_left(starts, start), bisect_left(starts, end)  # the tokens inside
-            if first == stop:
-                continue
             quoted = match.group(group).strip()
+            if first == stop:  # no Latin word: a title in another script is none of the store's (English)
+                if any(c.isalpha() for c in quoted):
+                    intent.unknown.append(Unresolved(quoted))
+                continue
             found = self.index.find(text, tokens, quoted=True, start=first, stop=stop)
             if len(found) == 1 and (found[0].first, found[0].last) == (first, stop - 1):
                 mentions.append(found[0])

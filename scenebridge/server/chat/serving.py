@@ -18,7 +18,7 @@ from core.domain import Item
 from core.errors import NotFoundError, ScenebridgeError
 from core.titles import shown_title
 from scenebridge.server import recommendations
-from scenebridge.server.chat import render
+from scenebridge.server.chat import render, tasks
 from scenebridge.server.chat.conversation import Turn, Understanding, understand
 from scenebridge.server.protocol import (
     MAX_K,
@@ -48,6 +48,9 @@ async def answer(state: ServerState, request: ChatCompletionRequest) -> ChatAnsw
     card = state.model(request.model)
     retriever, catalogue = state.service.retriever, state.catalogue
     turns = [Turn(m.role, m.text) for m in request.messages]
+    other = await state.off_loop(tasks.reply, turns, catalogue, card.scene)  # a front-end's task, small talk
+    if other is not None:
+        return ChatAnswer(other.text, Understood(target_scene=other.scene, notes=[other.note]))
     seen = await state.off_loop(understand, turns, catalogue, state.reading_limits())
     notes: list[str] = []
 
@@ -147,7 +150,7 @@ def _help(state: ServerState, target: str, seen: Understanding, notes: list[str]
     items = {i: catalogue.items[i] for i in suggestions if i in catalogue.items}
     return render.help_answer(scene=target, popular=catalogue.scene_items(target)[:5],
                               examples=catalogue.scene_items(source)[:2], unknown=seen.unknown,
-                              notes=notes, items=items)
+                              notes=notes, items=items, language=seen.latest.language)
 
 
 def _list(items: list[Item]) -> str:

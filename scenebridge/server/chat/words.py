@@ -25,7 +25,8 @@ CHAT_WORDS = frozenset("""
 STOP_WORDS = frozenset(files(__package__).joinpath("stop_words.txt").read_text().split())
 COMMON = STOP_WORDS | CHAT_WORDS
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+# Letters and digits, CJK apart: they fold to nothing, and "我喜欢Alien" must give "Alien", capitalised.
+_WORD = re.compile(r"[^\W_\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+", re.UNICODE)
 
 
 @dataclass(frozen=True)
