@@ -4,7 +4,9 @@
 - numbers: every number stated is one of the evidence's numbers (counts, ratings, shares, the
   rating scale), and a rating said of one of the person's films ("you gave X a 5", "X, which you
   rated 4") is their rating of it;
-- facts: every year, decade and genre stated is true of the item it is said of.
+- facts: every year, decade and genre stated is true of the item it is said of;
+- the reason: it names the item (so the items of one answer never share a sentence) and, when
+  the evidence has any, one of the person's films it rests on.
 
 Which item a claim is said of: the titles in the text are found first (the recommended item's and
 its contributors', in any written form, case as written). A year in parentheses right after a title
@@ -53,11 +55,12 @@ class ExplanationVerdict(BaseModel):
     citations_valid: bool
     numbers_valid: bool
     facts_valid: bool
-    problems: list[str] = []  # each false claim, in words
+    reason_stated: bool
+    problems: list[str] = []  # each false claim or missing name, in words
 
     @property
     def passed(self) -> bool:
-        return self.citations_valid and self.numbers_valid and self.facts_valid
+        return self.citations_valid and self.numbers_valid and self.facts_valid and self.reason_stated
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,10 @@ def check_explanation(text: str, cited: Sequence[str], evidence: ItemEvidence,
 
     fact_problems: list[str] = []
     mentions = _mentions(text, items, fact_problems)
+    named = {m.item.item_id for m in mentions}
+    reason_problems = [] if item.item_id in named else [f"does not name {display_title(item.title)}"]
+    if evidence.cited and not named & set(evidence.cited):
+        reason_problems.append("names none of the person's films it rests on")
     number_problems: list[str] = []
     _ratings(text, mentions, evidence, number_problems)
     masked = list(text)
@@ -168,5 +175,5 @@ def check_explanation(text: str, cited: Sequence[str], evidence: ItemEvidence,
             claim(*match.span(), lambda i, g=_key(genre): g in {_key(x) for x in i.genres}, genre)
 
     return ExplanationVerdict(citations_valid=not strays, numbers_valid=not number_problems,
-                              facts_valid=not fact_problems,
-                              problems=citation_problems + number_problems + fact_problems)
+                              facts_valid=not fact_problems, reason_stated=not reason_problems,
+                              problems=citation_problems + number_problems + fact_problems + reason_problems)

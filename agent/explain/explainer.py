@@ -84,13 +84,15 @@ class Explainer:
         completion = await self.llm.complete(prompt.text, max_tokens=self.max_tokens,
                                              json_schema=explanation_schema(evidence.cited))
         worded = _parse(completion.text)
-        _check_not_an_echo(worded.sentence, [evidence.item.title, *(c.item.title for c in evidence.contributors)])
+        _check_not_an_echo(worded.sentence, [evidence.item.title, *evidence.item.genres,
+                                             *(c.item.title for c in evidence.contributors)])
         return worded
 
 
-def _check_not_an_echo(sentence: str, titles: list[str]) -> None:
-    """A small model often answers with a title (or two) and nothing else: that is no reason."""
-    known = {w for title in titles for w in title_words(title)}
+def _check_not_an_echo(sentence: str, names: list[str]) -> None:
+    """A small model often answers with a title (or two), maybe with the genres the prompt lists,
+    and nothing else: that is no reason."""
+    known = {w for name in names for w in title_words(name)}
     if len([w for w in title_words(sentence) if w not in known and not w.isdigit()]) < ECHO_WORDS:
         raise LLMBadOutput(f"the explanation only repeats titles: {sentence[:80]!r}")
 

@@ -117,6 +117,35 @@ def blend_runs(
         typer.echo(f"{out}: {metrics.users} users, NDCG@10 {metrics.ndcg_at_10:.4f}")
 
 
+@eval_app.command("explanations")
+def explanations(
+    out: Annotated[Path, typer.Option("--out", help="Run directory (resumes if it exists).")],
+    users: Annotated[int, typer.Option(min=1, help="Users, drawn from --split.")] = 30,
+    k: Annotated[int, typer.Option(min=1, max=20, help="Recommendations explained per user.")] = 5,
+    split: Annotated[str, typer.Option(help="validation (choosing the default) | test")] = "validation",
+    seed: Annotated[int, typer.Option(help="Seed of the users.")] = 0,
+    dataset: Annotated[str, typer.Option(help="Dataset in the store.")] = "ml-1m",
+    source: Annotated[str, typer.Option(help="Source scene.")] = "Comedy",
+    target: Annotated[str, typer.Option(help="Target scene.")] = "Sci-Fi",
+    llm_url: LlmUrlOption = None,
+    store: StoreOption = None,
+    chroma_url: ChromaUrlOption = None,
+) -> None:
+    """The model's wording against the evidence sentence: the same evidence and checks, and what each
+    costs (summary.json and report.md in --out)."""
+    from evals.explanation_sources import SourcesConfig, run_sources
+
+    config = validated(lambda: SourcesConfig(users=users, k=k, split=split, seed=seed, dataset=dataset,
+                                             source=source, target=target, llm_url=llm_url, store=store),
+                       "eval explanations")
+    summary = asyncio.run(run_sources(config, out))
+    for name in ("evidence", "llm"):
+        s = summary[name]
+        typer.echo(f"{name}: {s['passed']} / {s['explanations']} passed the checks, "
+                   f"{s['seconds_per_explanation']['p50']} s per explanation (p50)")
+    typer.echo(f"report: {out / 'report.md'}")
+
+
 @eval_app.command("report")
 def report(runs: Annotated[list[Path], typer.Argument(help="Run directories.")]) -> None:
     """Recompute metrics.json and report.md from the rows of finished runs."""

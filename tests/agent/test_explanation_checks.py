@@ -37,10 +37,8 @@ TRUE = [
     "Since you loved Groundhog Day, Contact should suit you: a thoughtful drama from 1997.",
     "You gave Annie Hall a 4; 38 of the 1,061 other people who rated it 4 or 5 also loved Contact.",
     "Groundhog Day, a comedy you gave a 5, points to Contact (62% of what points to it).",
-    "Of the 1,503 other people who rated Contact (1997), 824 gave it 4 or 5.",
+    "Of the 1,503 other people who rated Contact (1997), 824 gave it 4 or 5; 412 of them loved Groundhog Day.",
     "Like Groundhog Day (1993), which you gave a 5, Contact (1997) is a film from the 1990s.",
-    # no title written: a genre must be true of the item or of its evidence
-    "Because you enjoyed the comedies you named, this film should suit your taste as well.",
 ]
 
 
@@ -81,6 +79,25 @@ def test_planted_false_claims_are_caught(evidence, text, flag, problem):
     result = verdict(text, evidence)
     assert not result.passed and not getattr(result, flag)
     assert any(problem in p for p in result.problems), result.problems
+
+
+UNSTATED = {
+    "Because you enjoyed the comedies you named, this film should suit your taste as well.":
+        ["does not name Contact", "names none of the person's films it rests on"],
+    "Contact should suit your taste: a drama with room to think.":
+        ["names none of the person's films it rests on"],
+    "People who loved Groundhog Day, a comedy, will like this film too.": ["does not name Contact"],
+}
+
+
+@pytest.mark.parametrize("text", UNSTATED)
+def test_a_true_sentence_must_name_the_item_and_its_reason(evidence, text):
+    """Naming the item keeps the sentences of one answer apart; naming one of the person's films
+    it rests on is the reason. With no title written, a genre must be true of the item or of its
+    evidence ("the comedies you named")."""
+    result = verdict(text, evidence)
+    assert result.citations_valid and result.numbers_valid and result.facts_valid
+    assert not result.reason_stated and result.problems == UNSTATED[text]
 
 
 def test_a_cited_id_not_in_the_history_is_caught(evidence):
@@ -124,5 +141,6 @@ def test_a_genre_of_an_item_named_near_it_is_said_of_that_item(evidence):
 def test_counts_of_a_thousand_or_more_need_their_comma(evidence):
     """Without it a count from 1800 to 2099 reads as a year (the evidence sentence writes the comma)."""
     big = evidence.model_copy(update={"raters": 1850})
-    assert verdict("Of the 1,850 other people who rated Contact, 824 gave it 4 or 5.", big).passed
-    assert not verdict("Of the 1850 other people who rated Contact, 824 gave it 4 or 5.", big).passed
+    text = "Of the {} other people who rated Contact, 824 gave it 4 or 5, as you did Groundhog Day."
+    assert verdict(text.format("1,850"), big).passed
+    assert not verdict(text.format("1850"), big).passed

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import time
 from contextlib import asynccontextmanager
@@ -26,7 +27,16 @@ from agent.llm.breaker import BreakerConfig, CircuitBreaker, GuardedBackend, tim
 from scenebridge.server.launcher import free_port
 
 HANG = 60.0  # seconds: only ever reached when something is broken
-EXPLANATION = "Because you enjoyed the comedies you named, this film should suit your taste as well."
+
+
+def explanation(prompt: str) -> dict:
+    """A sentence that passes the explanation checks (agent/explain/checks.py): it names the
+    recommended title and the first of the person's films the prompt lists."""
+    item = re.search(r"the reasons we recommend (.+):$", prompt, flags=re.MULTILINE)
+    liked = re.findall(r"^- (.+)$", prompt, flags=re.MULTILINE)[:1]
+    because = f"Because you enjoyed {liked[0]}, " if liked else "Because of the comedies you named, "
+    return {"sentence": f"{because}{item.group(1) if item else 'this film'} should suit your taste as well.",
+            "cites": liked}
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -79,7 +89,7 @@ class FakeModelServer:
                     text = request.get("prompt", "").strip()
                     return self._answer({"tokens": [1000 + ord(text[0]) if len(text) == 1 else 1]})
                 if request.get("structured_outputs"):
-                    text, logprobs = json.dumps({"sentence": EXPLANATION, "cites": []}), None
+                    text, logprobs = json.dumps(explanation(request.get("prompt", ""))), None
                 else:
                     text = " A"
                     logprobs = {"tokens": [" A"], "token_logprobs": [-0.1], "text_offset": [0],
