@@ -295,3 +295,21 @@ def test_the_chinese_example_is_a_request_the_service_reads(catalogue):  # noqa:
     example = answer.split("*")[1]
     seen = understand([Turn("user", example)], catalogue)
     assert [i.item_id for i in seen.likes] == [i.item_id for i in examples] and seen.scene == "Sci-Fi"
+
+
+# -- the app as served ------------------------------------------------------------------------------
+def test_the_app_over_the_store_answers_tasks_and_chinese(store_path):
+    """The app with its own lifespan over the session's store (no model server): a task and a
+    Chinese request it cannot fully read get no picks; one naming an English title gets them."""
+    app = create_app(store_dir=store_path, use_llm=False, api_key=None)
+    with TestClient(app) as http:
+        client = openai.OpenAI(base_url="http://testserver/v1", api_key="unused", http_client=http, max_retries=0)
+        text, extra = ask(client, filled(TITLE))
+        no_picks(text, extra)
+        assert json.loads(text) == {"title": "Sci-Fi like Groundhog Day & Annie Hall"}
+        answer, extra = ask(client, "我喜欢《土拨鼠之日》，推荐一些科幻片", stream=True)
+        no_picks(answer, extra)
+        assert answer.startswith("我在你的消息里没有找到片库中的片名")
+        answer, extra = ask(client, "我喜欢 Groundhog Day，推荐一些科幻片")
+        assert extra["understood"]["likes"] == ["Groundhog Day (1993)"]
+        assert extra["recommendations"]["target_scene"] == "Sci-Fi" and "\n1. **" in answer
