@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from agent.candidates import (
@@ -23,7 +24,7 @@ from agent.candidates import (
     load_scene_data,
 )
 from agent.candidates import score_candidates as score_given
-from agent.explain import Explainer, ItemEvidence, answer_evidence
+from agent.explain import Explainer, Explanation, ItemEvidence, answer_evidence
 from agent.fusion import FusionWeights
 from agent.llm import LLMBackend
 from agent.rankers import LLM_RANKERS, SUPPORTED_RANKERS, PromptItem, Ranking, RankingRequest, make_ranker
@@ -48,6 +49,56 @@ class _Plan:
     candidates: int
     ranking_request: RankingRequest
     ranking_from: float  # perf_counter when the ranking step began (building its prompt's evidence)
+
+
+class Explaining:
+    """A request ranked, its explanations under way: one task per item, all started at once so
+    they run concurrently, read here in rank order. ``head`` is the answer as ranked, without
+    explanations; ``explained()`` gives each item once its explanation is written; ``result()``
+    the whole answer, as ``Recommender.recommend`` returns it. Whoever stops reading early calls
+    ``cancel()``: the explanations left are given up."""
+
+    def __init__(self, head: Recommendation, explaining: dict[str, asyncio.Task[Explanation]], *,
+                 llm: LLMBackend | None, started: float, clock: float):
+        self.head = head
+        self._tasks = explaining
+        self._llm = llm
+        self._started, self._clock = started, clock  # perf_counter at the request's start, at explaining's
+
+    async def explained(self) -> AsyncIterator[RecommendedItem]:
+        for rec in self.head.items:
+            task = self._tasks.get(rec.item_id)
+            yield rec if task is None else _with(rec, await task)
+
+    async def result(self) -> Recommendation:
+        try:
+            explanations = {i: await task for i, task in self._tasks.items()}
+        except BaseException:  # one failed (a bug) or this request was cancelled: give up the others
+            self.cancel()
+            raise
+        timings = dict(self.head.timings)
+        timings["explanation"] = round(time.perf_counter() - self._clock, 4)
+        timings["total"] = round(time.perf_counter() - self._started, 4)
+        items = [_with(rec, explanations[rec.item_id]) if rec.item_id in explanations else rec
+                 for rec in self.head.items]
+        # The model's name as known now (a backend learns it on its first call, maybe an explanation).
+        return self.head.model_copy(update={
+            "items": items, "timings": timings, "model": self._llm.model if self._llm else None,
+            "dropped_citations": sum(e.dropped_citations for e in explanations.values())})
+
+    def cancel(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+
+    async def settled(self) -> None:
+        """Until every explanation is written, failed or given up (never raises for them)."""
+        if self._tasks:
+            await asyncio.wait(self._tasks.values())
+
+
+def _with(rec: RecommendedItem, explanation: Explanation) -> RecommendedItem:
+    return rec.model_copy(update={"explanation": explanation.text, "evidence": explanation.evidence,
+                                  "explanation_source": explanation.source})
 
 
 class Recommender:
@@ -118,6 +169,11 @@ class Recommender:
     async def recommend(self, request: RecommendRequest) -> Recommendation:
         """The CPU-bound steps (retrieval, candidate scoring, support, attributions) run in a worker
         thread: a server's event loop stays free for other clients while one request computes."""
+        return await (await self.start(request)).result()
+
+    async def start(self, request: RecommendRequest) -> Explaining:
+        """The request ranked, with its explanations started (for answers that are sent as they are
+        written: the ranking first, then each item as its explanation is ready)."""
         timings: dict[str, float] = {}
         started = time.perf_counter()
         plan = await asyncio.to_thread(self._plan, request, timings)
@@ -129,26 +185,17 @@ class Recommender:
         clock = time.perf_counter()
         top = ranking.item_ids[: request.k]
         items = {i.item_id: i for i in self.retriever.items(top)}
-        explanations = (await self._explain(plan.data, plan.evidence, top, items, plan.history)
-                        if request.explain else {})
-        timings["explanation"] = round(time.perf_counter() - clock, 4)
-        timings["total"] = round(time.perf_counter() - started, 4)
-
-        return Recommendation(
+        explaining = (await self._explain(plan.data, plan.evidence, top, items, plan.history)
+                      if request.explain else {})
+        head = Recommendation(
             user=request.user_id, likes=request.likes, target_scene=plan.target, source_scene=plan.source,
-            items=[
-                RecommendedItem(
-                    item_id=item_id, title=items[item_id].title, rank=rank, score=round(ranking.scores[item_id], 6),
-                    explanation=explanations[item_id].text if item_id in explanations else None,
-                    evidence=explanations[item_id].evidence if item_id in explanations else [],
-                    explanation_source=explanations[item_id].source if item_id in explanations else None,
-                )
-                for rank, item_id in enumerate(top, start=1)
-            ],
+            items=[RecommendedItem(item_id=item_id, title=items[item_id].title, rank=rank,
+                                   score=round(ranking.scores[item_id], 6))
+                   for rank, item_id in enumerate(top, start=1)],
             ranker=ranking.ranker, prompt=ranking.prompt, model=self.llm.model if self.llm else None,
-            fallback=ranking.fallback, timings=timings, candidates=plan.candidates,
-            errors=ranking.errors, dropped_citations=sum(e.dropped_citations for e in explanations.values()),
+            fallback=ranking.fallback, timings=timings, candidates=plan.candidates, errors=ranking.errors,
         )
+        return Explaining(head, explaining, llm=self.llm, started=started, clock=clock)
 
     def _plan(self, request: RecommendRequest, timings: dict[str, float]) -> _Plan:
         """Everything before the model call (synchronous; ``timings`` gets its laps)."""
@@ -236,13 +283,13 @@ class Recommender:
         return await ranker.rank(ranking_request)
 
     async def _explain(self, data, evidence: UserEvidence, top: list[str], items: dict[str, Item],
-                       history: list[HistoryEntry]):
+                       history: list[HistoryEntry]) -> dict[str, asyncio.Task[Explanation]]:
         """Each item's evidence is what made the backbone score it: the user's own items with the
-        largest parts of its score, and their shares."""
+        largest parts of its score, and their shares. Each item's explanation is a task of its
+        own, started here: they run concurrently, and are read in rank order (``Explaining``)."""
         prepared = await asyncio.to_thread(self.answer_evidence, data, evidence, top, items, history)
         history_ids = {e.item_id for e in history}
-        results = await asyncio.gather(*(self.explainer.explain(prepared[i], history_ids) for i in top))
-        return dict(zip(top, results, strict=True))
+        return {i: asyncio.ensure_future(self.explainer.explain(prepared[i], history_ids)) for i in top}
 
     def answer_evidence(self, data: SceneData, evidence: UserEvidence, top: list[str], items: dict[str, Item],
                         history: list[HistoryEntry]) -> dict[str, ItemEvidence]:

@@ -3,6 +3,7 @@ connection and the recommender, opened once and closed cleanly."""
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -10,8 +11,9 @@ from agent.candidates import SceneData, score_candidates
 from agent.cases import Case
 from agent.fusion import FusionWeights
 from agent.llm import LLMBackend, create_backend
+from agent.llm.tokens import TokenCounter
 from agent.rankers import RankingRequest
-from agent.recommender import Recommender
+from agent.recommender import Explaining, Recommender
 from agent.requests import Recommendation, RecommendRequest
 from core.errors import ScenebridgeError
 from core.settings import Settings, get_settings
@@ -29,15 +31,32 @@ def fusion_path(store: Path, dataset: str, model: str | Path | None = None) -> P
 
 class Service:
     def __init__(self, retriever: Retriever, llm: LLMBackend | None, weights: FusionWeights,
-                 weights_path: Path | None = None, *, progress: bool = False):
+                 weights_path: Path | None = None, *, progress: bool = False, models_dir: Path | None = None):
         self.retriever = retriever
         self.llm = llm
+        self._backend = llm  # as connected (a server may wrap ``llm``): it can ask the server its model
         self.weights = weights
         self.weights_path = weights_path  # where fit-hybrid saves weights for this model
         self.recommender = Recommender(retriever, llm, weights=weights, progress=progress)
+        self.tokens = TokenCounter(self.served_model, models_dir or get_settings().models_dir)
 
     async def recommend(self, request: RecommendRequest) -> Recommendation:
         return await self.recommender.recommend(request)
+
+    async def start(self, request: RecommendRequest) -> Explaining:
+        """``recommend`` for answers sent as they are written: the ranking now, the explanations
+        under way (``Explaining``: each item in rank order as its explanation is ready)."""
+        return await self.recommender.start(request)
+
+    async def served_model(self) -> str | None:
+        """The model the model server serves (asked of it when not configured); None: no server.
+        Bounded: raises when the server does not say within 5 s."""
+        if self._backend is None:
+            return None
+        resolve = getattr(self._backend, "resolve_model", None)  # the OpenAI backend asks /v1/models
+        if resolve is None:
+            return self._backend.model
+        return await asyncio.wait_for(resolve(), timeout=5.0)
 
     def case_request(self, data: SceneData, case: Case, *, support: bool = False) -> RankingRequest:
         """The ranking request ``recommend`` would build for a held-out case: its candidates in the
@@ -86,7 +105,7 @@ async def open_service(store: Path, *, dataset: str | None = None, llm_url: str 
         raise ScenebridgeError(f"no fusion weights file {fusion}", param="fusion",
                                hint="give a JSON written by fit-hybrid (weights, fitted, fitted_on)")
     weights = FusionWeights.load(Path(fusion) if fusion is not None else weights_path)
-    service = Service(retriever, llm, weights, weights_path, progress=progress)
+    service = Service(retriever, llm, weights, weights_path, progress=progress, models_dir=settings.models_dir)
     try:
         yield service
     finally:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from agent.requests import Recommendation
+from agent.requests import Recommendation, RecommendedItem
 from core.domain import Item
 from core.titles import display_title, normalize_title, shown_title
 from scenebridge.server.chat.languages import chinese_name
@@ -44,21 +44,41 @@ def _names(items: list[Item]) -> str:
 
 def recommendations(result: Recommendation, items: dict[str, Item], *, likes: list[Item],
                     notes: list[str]) -> str:
-    """``items``: every item the answer names (recommended ones and their evidence), by id."""
+    """``items``: every item the answer names (recommended ones and their evidence), by id. The
+    pieces below, joined: a streamed answer sends them as they are ready."""
+    return (header(result, likes=likes) + "".join(title(rec, items) + reasons(rec, items) for rec in result.items)
+            + footer(result, notes))
+
+
+def header(result: Recommendation, *, likes: list[Item]) -> str:
+    """What the answer is: known once the items are ranked (``result`` need not be explained yet)."""
     if result.user:
         who = f"user **{md(result.user)}** (from their {md(result.source_scene)} history)"
     else:
         who = f"someone who likes {_names(likes)}"
-    lines = [f"Here are {len(result.items)} {md(result.target_scene)} picks for {who}:", ""]
-    for rec in result.items:
-        item = items.get(rec.item_id)
-        lines.append(f"{rec.rank}. {_bold(item) if item else f'**{md(rec.title)}**'}")
-        if rec.explanation:
-            lines.append(f"   - Why: {md(rec.explanation)}")
-        if rec.evidence:
-            cited = [shown_title(items[e]) if e in items else e for e in rec.evidence]
-            lines.append(f"   - Evidence: {md('; '.join(cited))}")
-    lines.append("")
+    return f"Here are {len(result.items)} {md(result.target_scene)} picks for {who}:\n\n"
+
+
+def title(rec: RecommendedItem, items: dict[str, Item]) -> str:
+    """An item's first line, "1. **Title** (year)" (conversation.py reads answers back from it)."""
+    item = items.get(rec.item_id)
+    return f"{rec.rank}. {_bold(item) if item else f'**{md(rec.title)}**'}\n"
+
+
+def reasons(rec: RecommendedItem, items: dict[str, Item]) -> str:
+    """The lines under an item once it is explained: why, and the evidence (by title, from ``items``)."""
+    lines = []
+    if rec.explanation:
+        lines.append(f"   - Why: {md(rec.explanation)}")
+    if rec.evidence:
+        cited = [shown_title(items[e]) if e in items else e for e in rec.evidence]
+        lines.append(f"   - Evidence: {md('; '.join(cited))}")
+    return "".join(f"{line}\n" for line in lines)
+
+
+def footer(result: Recommendation, notes: list[str]) -> str:
+    """After the items: the fallback, the notes, what ranked them and how to refine."""
+    lines = [""]
     if result.fallback:
         lines.append(f"> Ranked by candidate scores, not by the model: {md(result.fallback)}.")
         lines.append("")

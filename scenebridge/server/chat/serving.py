@@ -2,17 +2,24 @@
 into one RecommendRequest for the shared service, and the result written in Markdown
 (render.py); the structured result rides along in extra fields, as the wire's
 RecommendationsResponse (the one /v1/recommendations returns). Reading the conversation looks
-titles up in the store, so it runs on a worker thread, within the request's reading limits."""
+titles up in the store, so it runs on a worker thread, within the request's reading limits.
+
+A streamed answer is sent as it is written: the header and the first title once the items are
+ranked, then each item's reasons (and the next title) as its explanation is ready, in rank order,
+then the notes and the footer: the same Markdown as the answer sent whole. Its work slot is held
+until the last explanation is written or given up (the client left, or the request's time ran
+out); ``usage`` counts tokens with the served model's tokenizer (agent/llm/tokens.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-import re
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from agent.llm.breaker import time_left
+from agent.recommender import Explaining
 from agent.requests import Recommendation, RecommendRequest
 from core.domain import Item
 from core.errors import NotFoundError, ScenebridgeError
@@ -20,6 +27,8 @@ from core.titles import shown_title
 from scenebridge.server import recommendations
 from scenebridge.server.chat import render, tasks
 from scenebridge.server.chat.conversation import Turn, Understanding, understand
+from scenebridge.server.errors import error_payload
+from scenebridge.server.limits import RequestTimedOut
 from scenebridge.server.protocol import (
     MAX_K,
     AssistantMessage,
@@ -42,6 +51,15 @@ class ChatAnswer:
     text: str
     understood: Understood
     recommendation: Recommendation | None = None
+    # A streamed answer still being written: the rest of its text, piece by piece, after ``text``
+    # (``recommendation`` and ``understood.notes`` are final once it ends), and its explanations.
+    rest: AsyncIterator[str] | None = None
+    explaining: Explaining | None = None
+
+    def abandon(self) -> None:
+        """Give up the explanations not yet written (the client left, or the time ran out)."""
+        if self.explaining is not None:
+            self.explaining.cancel()
 
 
 async def answer(state: ServerState, request: ChatCompletionRequest) -> ChatAnswer:
@@ -96,8 +114,9 @@ async def answer(state: ServerState, request: ChatCompletionRequest) -> ChatAnsw
 
     query = RecommendRequest(user_id=user_id, likes=[] if user_id else [i.item_id for i in likes],
                              target_scene=target, k=k, explain=request.explain, exclude=exclude + years)
+    fetch = _start if request.stream else _recommend
     try:
-        result = await _recommend(state, query)
+        result = await fetch(state, query)
         if years:
             notes.append(f"Only {target} {seen.year_reason}.")
     except ScenebridgeError as exc:
@@ -107,8 +126,10 @@ async def answer(state: ServerState, request: ChatCompletionRequest) -> ChatAnsw
             text = f"There is nothing more to show in {target} with these constraints."
             return ChatAnswer(text + "\n\n" + "\n".join(render.note(n) for n in notes), understood)
         notes.append(f"Nothing in {target} is {seen.year_reason}, so the years are not limited.")
-        result = await _recommend(state, query.model_copy(update={"exclude": exclude}))
-    if (why := _model_missing(state, request, result)) is not None:
+        result = await fetch(state, query.model_copy(update={"exclude": exclude}))
+    if isinstance(result, Explaining):
+        return _streamed(state, request, result, understood, likes=likes, notes=notes)
+    if (why := _model_missing(state, request, result, time_left())) is not None:
         notes.append(f"{why}, so the explanations are built from the evidence.")
     understood.notes = notes
     named = {rec.item_id for rec in result.items} | {e for rec in result.items for e in rec.evidence}
@@ -121,15 +142,87 @@ async def _recommend(state: ServerState, request: RecommendRequest) -> Recommend
         return await state.service.recommend(request)
 
 
-def _model_missing(state: ServerState, request: ChatCompletionRequest, result: Recommendation) -> str | None:
-    """Why the model did not word explanations it should have (its breaker open, or no time left)."""
+_holders: set[asyncio.Task] = set()  # the tasks holding streamed answers' slots (asyncio keeps weak refs)
+
+
+async def _start(state: ServerState, request: RecommendRequest) -> Explaining:
+    """The request ranked and its explanations under way, in a work slot held by a task of its own
+    until the last explanation is written or given up: an answer nobody reads to the end still
+    frees its slot (its explanations are bounded by the request's model budget)."""
+    started: asyncio.Future[Explaining] = asyncio.get_running_loop().create_future()
+
+    async def hold() -> None:
+        async with state.queue.slot(timeout=time_left()):
+            explaining = await state.service.start(request)
+            started.set_result(explaining)
+            await explaining.settled()
+
+    holder = asyncio.ensure_future(hold())  # in this request's context: its model budget
+    _holders.add(holder)
+    holder.add_done_callback(_holders.discard)
+    try:
+        await asyncio.wait({started, holder}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:  # the client left or the time ran out while ranking
+        if started.done():
+            started.result().cancel()
+        holder.cancel()
+        await asyncio.wait({holder}, timeout=5.0)  # its slot is given back on the way out
+        raise
+    if not started.done():
+        holder.result()  # raises what stopped it (busy, nothing to rank, ...)
+    return started.result()
+
+
+def _streamed(state: ServerState, request: ChatCompletionRequest, explaining: Explaining, understood: Understood,
+              *, likes: list[Item], notes: list[str]) -> ChatAnswer:
+    left = time_left()  # of the model's budget, in this request's context (the writing runs outside it)
+    budget_end = None if left is None else time.monotonic() + left
+    answer = ChatAnswer("", understood, explaining=explaining)
+
+    async def written() -> AsyncIterator[str]:
+        """The Markdown of ``render.recommendations``, piece by piece as the explanations come in."""
+        head = explaining.head
+        recs = head.items
+        try:
+            ranked = await _items(state, [rec.item_id for rec in recs])
+            yield render.header(head, likes=likes) + (render.title(recs[0], ranked) if recs else "")
+            n = 0
+            async for rec in explaining.explained():
+                n += 1
+                named = {**ranked, **await _items(state, rec.evidence)}
+                piece = render.reasons(rec, named) + (render.title(recs[n], ranked) if n < len(recs) else "")
+                if piece:
+                    yield piece
+            result = await explaining.result()
+        finally:
+            explaining.cancel()  # what is left, when the reading stopped early
+        left = None if budget_end is None else budget_end - time.monotonic()
+        if (why := _model_missing(state, request, result, left)) is not None:
+            notes.append(f"{why}, so the explanations are built from the evidence.")
+        understood.notes = notes
+        answer.recommendation = result
+        yield render.footer(result, notes)
+
+    answer.rest = written()
+    return answer
+
+
+async def _items(state: ServerState, item_ids: list[str]) -> dict[str, Item]:
+    if not item_ids:
+        return {}
+    return {i.item_id: i for i in await state.off_loop(state.service.retriever.items, item_ids)}
+
+
+def _model_missing(state: ServerState, request: ChatCompletionRequest, result: Recommendation,
+                   left: float | None) -> str | None:
+    """Why the model did not word explanations it should have (its breaker open, or no time left:
+    ``left``, the seconds left of the request's model budget when the answer was done)."""
     breaker = state.breaker
     if (breaker is None or state.config.explanations != "llm" or not request.explain
             or not any(i.explanation_source == "evidence" for i in result.items)):
         return None
     if breaker.is_open:
         return f"The model server is not answering ({breaker.reason})"
-    left = time_left()
     if left is not None and left <= 0:
         return f"The model took longer than this request's {state.config.request_timeout_s:g} s allow"
     return None
@@ -159,30 +252,31 @@ def _list(items: list[Item]) -> str:
 
 
 # -- the wire -----------------------------------------------------------------------------------
-def count_tokens(text: str) -> int:
-    """Words and punctuation marks: an estimate (no tokenizer is called)."""
-    return len(re.findall(r"\w+|[^\w\s]", text))
-
-
-def usage(request: ChatCompletionRequest, text: str) -> Usage:
-    prompt = sum(count_tokens(m.text) for m in request.messages)
-    completion = count_tokens(text)
-    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
+async def usage(state: ServerState, request: ChatCompletionRequest, text: str) -> Usage:
+    """Tokens of the request's messages and of the answer, by the served model's tokenizer (an
+    estimate where there is none: agent/llm/tokens.py)."""
+    *prompt, completion = await state.service.tokens.count([*(m.text for m in request.messages), text])
+    return Usage(prompt_tokens=sum(prompt), completion_tokens=completion, total_tokens=sum(prompt) + completion)
 
 
 def _wire(result: Recommendation | None) -> RecommendationsResponse | None:
     return recommendations.to_wire(result) if result is not None else None
 
 
-def completion(request: ChatCompletionRequest, result: ChatAnswer) -> ChatCompletion:
+async def reply(state: ServerState, request: ChatCompletionRequest) -> ChatCompletion:
+    """The answer sent whole."""
+    result = await answer(state, request)
     return ChatCompletion(model=request.model, choices=[Choice(message=AssistantMessage(content=result.text))],
-                          usage=usage(request, result.text), recommendations=_wire(result.recommendation),
-                          understood=result.understood)
+                          usage=await usage(state, request, result.text),
+                          recommendations=_wire(result.recommendation), understood=result.understood)
 
 
-def chunks(request: ChatCompletionRequest, result: ChatAnswer) -> Iterator[str]:
-    """Server-sent events: the answer line by line, a closing chunk with the structured result,
-    the usage chunk when ``stream_options.include_usage`` is set, then ``[DONE]``."""
+async def chunks(state: ServerState, request: ChatCompletionRequest, result: ChatAnswer, *,
+                 deadline: float | None = None) -> AsyncIterator[str]:
+    """Server-sent events: the answer as it is written (``result.rest`` after ``result.text``), a
+    closing chunk with the structured result, the usage chunk when ``stream_options.include_usage``
+    is set, then ``[DONE]``. Past ``deadline`` (time.monotonic) the explanations left are given up
+    and an error event in OpenAI's shape ends the stream, as does an error while writing."""
     with_usage = bool(request.stream_options and request.stream_options.include_usage)
     base = {"id": completion_id(), "created": int(time.time()), "model": request.model}
 
@@ -195,13 +289,37 @@ def chunks(request: ChatCompletionRequest, result: ChatAnswer) -> Iterator[str]:
                 del data[extra]
         if not with_usage:
             del data["usage"]
-        return f"data: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n"
+        return _sse(data)
+
+    def content(text: str) -> str:
+        return event(ChatCompletionChunk(**base, choices=[ChunkChoice(delta=Delta(content=text))]))
 
     yield event(ChatCompletionChunk(**base, choices=[ChunkChoice(delta=Delta(role="assistant", content=""))]))
-    for line in result.text.splitlines(keepends=True):
-        yield event(ChatCompletionChunk(**base, choices=[ChunkChoice(delta=Delta(content=line))]))
+    text = result.text
+    for line in text.splitlines(keepends=True):
+        yield content(line)
+    try:
+        while result.rest is not None:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                piece = await asyncio.wait_for(anext(result.rest), left)
+            except StopAsyncIteration:
+                break
+            text += piece
+            yield content(piece)
+    except Exception as exc:  # noqa: BLE001 - the status line is sent: the error goes in the stream
+        timed_out = isinstance(exc, TimeoutError) and deadline is not None
+        failure = RequestTimedOut(state.config.request_timeout_s) if timed_out else exc
+        yield _sse({"error": error_payload(failure)[1].model_dump()})
+        return
+    finally:
+        result.abandon()
     yield event(ChatCompletionChunk(**base, choices=[ChunkChoice(delta=Delta(), finish_reason="stop")],
                                     recommendations=_wire(result.recommendation), understood=result.understood))
     if with_usage:
-        yield event(ChatCompletionChunk(**base, choices=[], usage=usage(request, result.text)))
+        yield event(ChatCompletionChunk(**base, choices=[], usage=await usage(state, request, text)))
     yield "data: [DONE]\n\n"
+
+
+def _sse(data: dict) -> str:
+    return f"data: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n"
