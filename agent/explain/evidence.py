@@ -118,8 +118,10 @@ def answer_evidence(data: SceneData, evidence: UserEvidence, top: list[str], att
         contributors = [Contributor(item=items[c.item_id], share=round(c.share, 4), rating=ratings.get(c.item_id),
                                     lovers=counts[c.item_id][0], lovers_with=int(counts[c.item_id][1][n]))
                         for c in attributions[item_id].contributions]
-        # The contributor led with least so far in this answer, the largest share among equals.
-        lead = min(range(len(contributors)), key=lambda i: (led[contributors[i].item.item_id], i), default=0)
+        # The contributor led with least so far in this answer; among equals one the person loved
+        # (a film they rated 1 is a true part of the score, but a poor first reason), then the largest share.
+        lead = min(range(len(contributors)), default=0, key=lambda i: (
+            led[contributors[i].item.item_id], (contributors[i].rating or LOVED) < LOVED, i))
         if contributors:
             led[contributors[lead].item.item_id] += 1
         out[item_id] = ItemEvidence(item=items[item_id], contributors=contributors, raters=int(raters[n]),

@@ -20,9 +20,10 @@ def serve(
     dataset: DatasetOption = None,
     no_llm: Annotated[bool, typer.Option("--no-llm", help="No model server: rank by candidate scores, "
                                          "explain from the evidence.")] = False,
-    explanations: Annotated[str, typer.Option("--explanations", help="llm: the model words each "
-                                              "explanation (seconds each on a CPU); evidence: a sentence "
-                                              "built from the evidence, no model call.")] = "llm",
+    explanations: Annotated[str, typer.Option("--explanations", help="evidence: a sentence built from "
+                                              "the evidence, no model call; llm: the model words each "
+                                              "explanation, used where it passes the checks (seconds "
+                                              "each on a CPU).")] = "evidence",
     max_concurrent: Annotated[int | None, typer.Option("--max-concurrent", min=1, help="Recommendations "
                                                        "computed at once (default 2); more wait in a queue.")] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="debug | info | warning | error")] = "info",

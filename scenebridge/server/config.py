@@ -29,8 +29,9 @@ class ServerConfig(BaseSettings):
     api_key: SecretStr | None = Field(default=None, description="When set (and not empty), clients must send "
                                       "'Authorization: Bearer <key>'.")
     explanations: Literal["llm", "evidence"] = Field(
-        default="llm", description="'llm': the model words each explanation (seconds each on a CPU); "
-        "'evidence': a sentence built from the evidence, no model call.")
+        default="evidence", description="'evidence': a sentence built from the evidence, no model call "
+        "(all true by the checks, ms each); 'llm': the model words each explanation, used where it passes "
+        "the checks (seconds each on a CPU; docs/results.md, 'Explanation quality').")
     default_k: int = Field(default=5, ge=1, le=50, description="Recommendations per chat answer.")
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="Largest request body accepted.")
     max_concurrent: int = Field(default=2, ge=1, description="Recommendations computed at once; "

@@ -123,3 +123,14 @@ def test_the_evidence_numbers_are_what_a_sentence_may_state(scene_data, catalogu
     for c in found.contributors:
         expected |= {float(c.lovers), float(c.lovers_with), float(round(100 * c.share)), c.rating}
     assert found.numbers() == expected
+
+
+def test_a_loved_contributor_leads_before_one_rated_low(scene_data, catalogue):
+    liked = ["Groundhog Day (1993)", "Annie Hall (1977)"]
+    evidence = UserEvidence(source_scene=SOURCE, target_scene=TARGET, source_items=liked)
+    top = ["Star Wars (1977)", "Contact (1997)", "Alien (1979)"]
+    why = {i: Attribution(item_id=i, model="test", score=1.0, contributions=[
+        Contribution(item_id=c, value=1.0, share=0.5) for c in liked]) for i in top}
+    answer = answer_evidence(scene_data, evidence, top, why, catalogue, {liked[0]: 1.0, liked[1]: 5.0})
+    leads = [answer[i].contributors[answer[i].lead].item.item_id for i in top]
+    assert leads == [liked[1], liked[0], liked[1]]  # still varied: each is led with in turn

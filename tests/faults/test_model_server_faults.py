@@ -132,9 +132,11 @@ def wait_ready(server: Server, within: float) -> float:
 
 @pytest.fixture(scope="module")
 def serving(store_path, llm_url, tmp_path_factory):
-    """``scenebridge serve`` at its defaults (model-worded explanations, 2 s probes, 10 s calls
-    with one retry, 30 s per request) over the shared vLLM server."""
-    process, server = start_server(store_path, llm_url, tmp_path_factory.mktemp("faults") / "server.log", key=None)
+    """``scenebridge serve`` with model-worded explanations (the model calls under test) and its
+    defaults otherwise (2 s probes, 10 s calls with one retry, 30 s per request) over the shared
+    vLLM server."""
+    process, server = start_server(store_path, llm_url, tmp_path_factory.mktemp("faults") / "server.log", key=None,
+                                   extra=["--explanations", "llm"])
     try:
         yield server
     finally:
@@ -238,7 +240,8 @@ def test_model_server_killed(store_path, tmp_path_factory):
     try:
         url = f"http://{settings.llm_host}:{port}/v1"
         wait_vllm(url, vllm, settings.llm_start_timeout, progress=False)
-        server_process, server = start_server(store_path, url, logs / "server.log", key=None)
+        server_process, server = start_server(store_path, url, logs / "server.log", key=None,
+                                              extra=["--explanations", "llm"])
         assert ask(server)[1].status_code == 200
         with ThreadPoolExecutor(1) as pool:
             pending = pool.submit(ask, server)

@@ -38,8 +38,7 @@ def start_server(store: Path, llm_url: str, log: Path, *, key: str | None = KEY,
 
 @pytest.fixture(scope="session")
 def server(store_path, llm_url, tmp_path_factory):
-    """Model-worded explanations are on, as in production; tests ask for them sparingly
-    (``explain: false`` elsewhere: each costs seconds on this CPU)."""
+    """At the production defaults (explanations from the evidence, no model call)."""
     process, running = start_server(store_path, llm_url, tmp_path_factory.mktemp("serve") / "server.log")
     yield running
     stop(process)

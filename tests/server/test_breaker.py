@@ -445,7 +445,7 @@ def test_server_answers_from_the_evidence_at_once_while_the_model_server_is_stal
     from serve import create_app
 
     app = create_app(store_dir=store_path, llm_url=fake_server.url, probe_interval_s=0.3, health_timeout_s=0.5,
-                     llm_timeout_s=20, request_timeout_s=40)
+                     llm_timeout_s=20, request_timeout_s=40, explanations="llm")
 
     async def go():
         async with running(app) as client:

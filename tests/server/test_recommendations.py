@@ -24,7 +24,7 @@ def test_health_reports_the_store_and_the_model_server(http, llm_url):
     assert health.model_server.url == llm_url.rstrip("/") and health.model_server.models
     assert health.store.dataset == "ml-100k" and health.store.scenes == ["Comedy", "Sci-Fi"]
     assert health.store.source == "Comedy" and health.store.target == "Sci-Fi" and health.store.items > 1000
-    assert health.explanations == "llm" and health.queue.slots == 2
+    assert health.explanations == "evidence" and health.queue.slots == 2  # the default
 
 
 def test_for_a_user(http):
