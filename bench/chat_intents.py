@@ -6,7 +6,7 @@
 
 The set (70+ requests written by hand, ML-1M Comedy -> Sci-Fi titles: constraints, refinements
 over turns, ambiguous titles, front-end task prompts, greetings, non-English) is read by the
-rules (conversation.understand) over the default store. Prints Markdown: per field, right / scored
+rules (intent.read: tasks.reply, then conversation.understand) over the default store. Prints Markdown: per field, right / scored
 (a request for picks scores every field; a task or a greeting only ``kind``), the share of
 requests with every field right, and the reading time p50/p95. ``--show-wrong`` lists each miss.
 """
@@ -14,7 +14,6 @@ requests with every field right, and the reading time p50/p95. ``--show-wrong`` 
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import time
 from pathlib import Path
@@ -24,20 +23,9 @@ import numpy as np
 from core.settings import get_settings
 from retrievers import Retriever, SceneStore
 from scenebridge.server.chat.catalogue import ChatCatalogue
-from scenebridge.server.chat.conversation import Turn, understand
-from scenebridge.server.chat.intent import FIELDS, ChatIntent, field_right, from_understanding, scored_fields
+from scenebridge.server.chat.intent import FIELDS, field_right, load_labelled, read, scored_fields
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "chat_requests.jsonl"
-
-
-def load(path: Path) -> list[tuple[str, list[Turn], ChatIntent]]:
-    rows = []
-    for line in path.read_text().splitlines():
-        if line.strip():
-            record = json.loads(line)
-            turns = [Turn(m["role"], m["content"]) for m in record["messages"]]
-            rows.append((record["id"], turns, ChatIntent(**record["intent"])))
-    return rows
 
 
 def main() -> None:
@@ -47,14 +35,14 @@ def main() -> None:
     parser.add_argument("--show-wrong", action="store_true")
     args = parser.parse_args()
 
-    rows = load(args.data)
+    rows = [(r.name, r.turns, r.intent) for r in load_labelled(args.data)]
     catalogue = ChatCatalogue.build(Retriever(SceneStore(args.store)))
     right = {f: 0 for f in FIELDS}
     scored = {f: 0 for f in FIELDS}
-    whole, seconds, misses = 0, [], []
+    whole, seconds, misses, languages = 0, [], [], 0
     for name, turns, expected in rows:
         started = time.perf_counter()
-        got = from_understanding(understand(turns, catalogue))
+        got = read(turns, catalogue)
         seconds.append(time.perf_counter() - started)
         fields = scored_fields(expected)
         wrong = [f for f in fields if not field_right(f, expected, got)]
@@ -62,6 +50,7 @@ def main() -> None:
             scored[f] += 1
             right[f] += f not in wrong
         whole += not wrong
+        languages += expected.language == got.language
         misses += [(name, f, getattr(expected, f), getattr(got, f)) for f in wrong]
 
     print(f"Machine: {platform.machine()}, Python {platform.python_version()}; store {args.store}; "
@@ -71,6 +60,8 @@ def main() -> None:
         print(f"| {f} | {right[f]} | {scored[f]} | {right[f] / max(scored[f], 1):.0%} |")
     print(f"\nEvery field right: {whole} of {len(rows)} ({whole / len(rows):.0%}). Reading p50 "
           f"{1000 * np.percentile(seconds, 50):.1f} ms, p95 {1000 * np.percentile(seconds, 95):.1f} ms.")
+    print(f"Language (not scored above: languages.language_of tells Chinese, Japanese and Korean from the "
+          f"rest, which is answered in English): {languages} of {len(rows)} as labelled.")
     if args.show_wrong:
         print("\n| request | field | expected | read |\n|---|---|---|---|")
         for name, f, want, have in misses:

@@ -18,9 +18,10 @@ from core.titles import LOOKALIKE, normalize_title, title_similarity
 from retrievers import StoreInfo
 from scenebridge.server.chat.catalogue import ChatCatalogue
 from scenebridge.server.chat.conversation import Turn, understand
-from scenebridge.server.chat.parse import MessageParser
+from scenebridge.server.chat.parse import MessageParser, ReadingLimits
 from scenebridge.server.chat.scenes import SceneNames
 from scenebridge.server.chat.titles import TitleIndex
+from scenebridge.server.limits import TooMuchToRead
 
 
 class TitlesOnly:
@@ -52,21 +53,25 @@ class TitlesOnly:
         raise NotFoundError("item", text, suggestions=[h.item.item_id for h in hits[:3]])
 
 
-@pytest.fixture(scope="module")
-def catalogue(ml100k, ml100k_split, scene_data) -> ChatCatalogue:
+def titles_only(dataset, split, scene_data) -> ChatCatalogue:
     """What ``ChatCatalogue.build`` makes of the store, made from the dataset: every item with its
     scene (as ingest stores it), each scene's items by users who saw them."""
-    scenes = ml100k_split.item_scene
-    items = [item_from_row(i, row).model_copy(update={"scene": scenes.get(i)}) for i, row in ml100k.items.iterrows()]
+    scenes = split.item_scene
+    items = [item_from_row(i, row).model_copy(update={"scene": scenes.get(i)}) for i, row in dataset.items.iterrows()]
     in_scenes = {scene: dict(zip(scene_data.scene(scene).items.tolist(), scene_data.scene(scene).popularity.tolist(),
-                                 strict=True)) for scene in ml100k_split.names}
+                                 strict=True)) for scene in split.names}
     popular = {scene: sorted(counts, key=lambda i: (-counts[i], i)) for scene, counts in in_scenes.items()}
-    retriever = TitlesOnly(items, ml100k.interactions["item_id"].value_counts().to_dict(),
-                           StoreInfo(scenes=ml100k_split.names, source="Comedy", target="Sci-Fi"))
+    retriever = TitlesOnly(items, dataset.interactions["item_id"].value_counts().to_dict(),
+                           StoreInfo(scenes=split.names, source="Comedy", target="Sci-Fi"))
     index = TitleIndex.build(items, {i: n for counts in in_scenes.values() for i, n in counts.items()})
     names = SceneNames(retriever.scenes)
     return ChatCatalogue(retriever=retriever, items={i.item_id: i for i in items}, popular=popular, index=index,
                          scenes=names, parser=MessageParser(index, names, items, retriever.resolve))
+
+
+@pytest.fixture(scope="module")
+def catalogue(ml100k, ml100k_split, scene_data) -> ChatCatalogue:
+    return titles_only(ml100k, ml100k_split, scene_data)
 
 
 def parse(catalogue, text):
@@ -104,6 +109,49 @@ REFINEMENTS = [
     ("give me 3 films before 1980", "k", 3), ("anything from the 80s", "min_year", 1980),
     ("since 1990", "min_year", 1990), ("recommend for user 100k_1", "user", "100k_1"),
 ]
+# What people say about what the picks should be (phrases beyond the labelled set's):
+# (text, likes, excludes, scene, genres, avoided genres).
+CONSTRAINTS = [
+    ("I loved Annie Hall but hated Manhattan. What sci-fi?", ["Annie Hall (1977)"], ["Manhattan (1979)"],
+     "Sci-Fi", [], []),  # the exact title, not every title holding the word
+    ("Sci-fi but no horror please", [], [], "Sci-Fi", [], ["Horror"]),  # not "Amityville Horror"
+    ("Sci-fi without War or Action", [], [], "Sci-Fi", [], ["War", "Action"]),  # not "The War"
+    ("Comedies without Star Wars or Men in Black", [], ["Star Wars (1977)", "Men in Black (1997)"], "Comedy", [],
+     []),
+    ("I didn't like Star Trek. Comedies?", [], ["Star Trek: First Contact (1996)"], "Comedy", [], []),  # the one
+    ("Funny sci-fi please", [], [], "Sci-Fi", ["Comedy"], []),
+    ("Recommend a romantic comedy", [], [], "Comedy", ["Romance"], []),
+    ("Sci-fi thrillers, nothing animated", [], [], "Sci-Fi", ["Thriller"], ["Animation"]),
+    ("no scary stuff, no war films: sci-fi for kids", [], [], "Sci-Fi", ["Children's"], ["Horror", "War"]),
+    ("anything but horror or thrillers", [], [], None, [], ["Horror", "Thriller"]),
+    ("Sci-fi like Star Wars but less action-packed", ["Star Wars (1977)"], [], "Sci-Fi", [], ["Action"]),
+    ("I'm into romantic comedies, what sci-fi would I enjoy?", [], [], "Sci-Fi", [], []),  # their tastes
+    ("My favourite comedies are Clerks and Clueless, what sci-fi?", ["Clerks (1994)", "Clueless (1995)"], [],
+     "Sci-Fi", [], []),  # a scene named for the tastes is no genre
+    ("I liked the 1954 Sabrina", ["Sabrina (1954)"], [], None, [], []),  # a year before the title
+    ("Liked The Nutty Professor with Eddie Murphy. Sci-fi?", ["Nutty Professor, The (1996)"], [], "Sci-Fi", [], []),
+    ("Not Star Wars, I've seen it. Anything else in sci-fi?", [], ["Star Wars (1977)"], "Sci-Fi", [], []),
+]
+YEARS = [
+    ("Sci-fi from the seventies", 1970, 1979), ("anything from the late 80s", 1980, 1989),
+    ("Sci-fi between 1980 and 1990?", 1980, 1990), ("from 1970 to 1985 please", 1970, 1985),
+    ("sci-fi, 1960-1969", 1960, 1969), ("before 1980, but between nothing", None, 1979),
+]
+TOPICS = [
+    ("I loved Groundhog Day. Any sci-fi about time travel?", ["time travel"]),
+    ("Something thoughtful, not action-heavy.", ["thoughtful"]),
+    ("Something like Star Wars but darker, in sci-fi.", ["darker"]),
+    ("Sci-fi films about artificial intelligence, please", ["artificial intelligence"]),
+    ("Comedies with spaceships?", ["spaceships"]),
+    # Requests that say nothing beyond titles, scenes, genres, years and counts: no topic.
+    ("I loved Groundhog Day and Annie Hall. Any sci-fi for me?", []),
+    ("Big fan of Star Wars. Give me 5 comedies please", []),
+    ("top 3 science fiction picks for user 100k_42", []),
+    ("Not Star Wars, I've seen it. What else?", []),
+    ("actually, sci-fi instead", []),
+    ("Clerks fan here. 90's sci-fi, no horror?", []),
+    ("我喜欢《Clerks》，推荐一些科幻片", []),  # a topic in another language would find nothing
+]
 ANSWER = "Here are 2 picks:\n\n1. **Star Wars** (1977)\n   - Why: ...\n2. **Contact** (1997)\n"
 CONVERSATIONS = [
     [Turn("system", "You are helpful."), Turn("user", "I loved Groundhog Day, sci-fi please"),
@@ -135,6 +183,48 @@ def test_negations_leave_titles_out_instead_of_liking_them(catalogue):
     assert "Aliens (1986)" not in excluded
 
 
+@pytest.mark.parametrize(("text", "likes", "excludes", "scene", "genres", "avoided"), CONSTRAINTS)
+def test_genres_and_negations(catalogue, text, likes, excludes, scene, genres, avoided):
+    intent = parse(catalogue, text)
+    assert [i.item_id for i in intent.likes] == likes
+    assert [i.item_id for i in intent.excludes] == excludes
+    assert (intent.scene, intent.genres, intent.avoid_genres) == (scene, genres, avoided)
+
+
+@pytest.mark.parametrize(("text", "low", "high"), YEARS)
+def test_years_in_words(catalogue, text, low, high):
+    intent = parse(catalogue, text)
+    assert (intent.min_year, intent.max_year) == (low, high)
+
+
+@pytest.mark.parametrize(("text", "topic"), TOPICS)
+def test_the_topic_is_what_is_left(catalogue, text, topic):
+    assert parse(catalogue, text).topic == topic
+
+
+def test_genre_words_cost_no_title_search(catalogue):
+    """Negated genres are not matched against the titles (nor counted as such), a name after a
+    title is counted as a title before it is looked up."""
+    limits = ReadingLimits(exclusions=1, titles=1)
+    intent = catalogue.parser.parse("no horror, no war, nothing animated and no Star Wars", limits)
+    assert intent.avoid_genres == ["Horror", "War", "Animation"] and limits.used_exclusions == 1
+    with pytest.raises(TooMuchToRead, match="more than 1 titles"):
+        catalogue.parser.parse("Liked The Nutty Professor with Eddie Murphy", ReadingLimits(titles=1))
+
+
+def test_genres_and_the_topic_add_up_over_turns_until_the_scene_changes(catalogue):
+    seen = understand([Turn("user", "Funny sci-fi about time travel, no horror"), Turn("assistant", ANSWER),
+                       Turn("user", "something romantic, and no war please")], catalogue)
+    assert seen.genres == ["Comedy", "Romance"] and seen.avoid_genres == ["Horror", "War"]
+    assert seen.topic == ["time travel"]
+    changed = understand([Turn("user", "Funny sci-fi about time travel, no horror"), Turn("assistant", ANSWER),
+                          Turn("user", "actually, comedies instead")], catalogue)
+    assert changed.genres == [] and changed.topic == [] and "Horror" in changed.avoid_genres
+    undone = understand([Turn("user", "Funny sci-fi"), Turn("assistant", ANSWER), Turn("user", "no comedy")],
+                        catalogue)
+    assert undone.genres == [] and undone.avoid_genres == ["Comedy"]
+
+
 @pytest.mark.parametrize(("text", "field", "value"), REFINEMENTS)
 def test_refinements(catalogue, text, field, value):
     assert getattr(parse(catalogue, text), field) == value
@@ -163,6 +253,7 @@ def test_the_stores_catalogue_reads_every_message_here_the_same(catalogue, retri
     assert built.scenes.scenes == catalogue.scenes.scenes and built.index.keys == catalogue.index.keys
     assert built.default_target([]) == catalogue.default_target([])
     texts = [t for t, _, _ in TITLES_AND_SCENES] + ORDINARY + [NEGATED] + [t for t, _, _ in REFINEMENTS]
+    texts += [c[0] for c in CONSTRAINTS] + [t for t, _, _ in YEARS] + [t for t, _ in TOPICS]
     texts += ["I loved zzqx vrrmbl", "I liked Star Warz and Grondhog", "Terminator"]  # unknowns and suggestions
     for text in texts:
         assert built.parser.parse(text) == catalogue.parser.parse(text), text

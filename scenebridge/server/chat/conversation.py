@@ -7,6 +7,12 @@ asked for the last one). "older" / "newer" are relative to the answer just befor
 (its median year) and each replaces the last; "more" leaves out what the answers since the last
 other request showed, so the next k come. An earlier answer is read back from its numbered
 lines ("1. **Star Wars** (1977)"), the form render.py writes.
+
+Genres add up the same way: wanted ones and avoided ones over the user's turns, a genre later
+avoided leaving the wanted ones and the other way round ("funny sci-fi", then "no comedy"). The
+topic's phrases add up too. A turn that moves the target to another scene drops the wanted
+genres and the topic with the years (they described the last scene's films); avoided genres stay
+(a dislike holds in any scene).
 """
 
 from __future__ import annotations
@@ -46,6 +52,9 @@ class Understanding:
     unknown: list[Unresolved] = field(default_factory=list)
     unmatched_excludes: list[str] = field(default_factory=list)
     previous_answer: list[Item] = field(default_factory=list)
+    genres: list[str] = field(default_factory=list)  # catalogue genres the picks should have (any one)
+    avoid_genres: list[str] = field(default_factory=list)  # catalogue genres the picks must not have
+    topic: list[str] = field(default_factory=list)  # phrases: "time travel", "thoughtful"
 
 
 def read_answer(text: str, catalogue: ChatCatalogue) -> list[Item]:
@@ -91,7 +100,13 @@ def _apply(state: Understanding, intent: MessageIntent, previous: list[Item], ca
     if intent.scene:
         if state.mentioned and intent.scene != state.mentioned:  # the years asked were about the last scene
             state.min_year = state.max_year = state.year_reason = None
+            state.genres, state.topic = [], []
         state.mentioned = intent.scene
+    state.avoid_genres = [g for g in state.avoid_genres if g not in intent.genres]
+    state.genres = [g for g in state.genres if g not in intent.avoid_genres]
+    state.genres += [g for g in intent.genres if g not in state.genres]
+    state.avoid_genres += [g for g in intent.avoid_genres if g not in state.avoid_genres]
+    state.topic += [t for t in intent.topic if t not in state.topic]
     if intent.user:
         state.user = intent.user
     if intent.k:

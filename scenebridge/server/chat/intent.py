@@ -9,15 +9,23 @@ background task ("### Task: ... JSON"), or a greeting or a question, must not ge
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from scenebridge.server.chat.conversation import Understanding
+from scenebridge.server.chat import tasks
+from scenebridge.server.chat.catalogue import ChatCatalogue
+from scenebridge.server.chat.conversation import Turn, Understanding, understand
+from scenebridge.server.chat.languages import language_of
+from scenebridge.server.chat.parse import ReadingLimits
 
 Kind = Literal["recommend", "task", "chat"]
 FIELDS = ("kind", "likes", "exclude", "target_scene", "genres", "avoid_genres", "min_year", "max_year", "topic",
           "k", "user_id")
+SMALL_TALK = frozenset({"greeting", "thanks", "question", "about"})  # tasks.Reply kinds that are chat
 
 
 class ChatIntent(BaseModel):
@@ -35,6 +43,26 @@ class ChatIntent(BaseModel):
     k: int | None = None
     user_id: str | None = None
     language: str = Field(default="en", description="ISO 639-1 code of the request's language.")
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """One request of the labelled set: its conversation and what it asks."""
+
+    name: str
+    turns: list[Turn]
+    intent: ChatIntent
+
+
+def load_labelled(path: Path) -> list[Labelled]:
+    """The labelled set: JSON lines of {"id", "messages": [{"role", "content"}], "intent"}."""
+    rows = []
+    for line in path.read_text().splitlines():
+        if line.strip():
+            record = json.loads(line)
+            turns = [Turn(m["role"], m["content"]) for m in record["messages"]]
+            rows.append(Labelled(record["id"], turns, ChatIntent(**record["intent"])))
+    return rows
 
 
 def field_right(field: str, expected: ChatIntent, got: ChatIntent) -> bool:
@@ -55,10 +83,30 @@ def scored_fields(expected: ChatIntent) -> tuple[str, ...]:
     return FIELDS if expected.kind == "recommend" else ("kind",)
 
 
-def from_understanding(seen: Understanding, *, kind: Kind = "recommend", language: str = "en") -> ChatIntent:
-    """The rules' reading of a conversation (conversation.understand) as a ChatIntent."""
+def from_understanding(seen: Understanding, *, kind: Kind = "recommend", language: str | None = None) -> ChatIntent:
+    """The rules' reading of a conversation (conversation.understand) as a ChatIntent; the
+    language is the latest user turn's unless given."""
     return ChatIntent(
         kind=kind, likes=[i.item_id for i in seen.likes],
         exclude=list(dict.fromkeys([*(i.item_id for i in seen.excludes), *seen.shown])),
-        target_scene=seen.scene or seen.earlier_scene, min_year=seen.min_year, max_year=seen.max_year,
-        k=seen.k, user_id=seen.user, language=language)
+        target_scene=seen.scene or seen.earlier_scene, genres=list(seen.genres),
+        avoid_genres=list(seen.avoid_genres), min_year=seen.min_year, max_year=seen.max_year,
+        topic=list(seen.topic), k=seen.k, user_id=seen.user, language=language or seen.latest.language)
+
+
+def kind_of(reply: tasks.Reply | None) -> Kind:
+    """What tasks.reply's answer says the conversation is: a front-end's task, small talk, or
+    (no answer) a request for picks."""
+    if reply is None:
+        return "recommend"
+    return "chat" if reply.kind in SMALL_TALK else "task"
+
+
+def read(turns: list[Turn], catalogue: ChatCatalogue, limits: ReadingLimits | None = None) -> ChatIntent:
+    """The rules' reading of a conversation, as the chat server reads it: a front-end's task or
+    small talk first (tasks.py: only ``kind`` and ``language``), else the request (conversation.py)."""
+    other = tasks.reply(turns, catalogue)
+    if other is not None:
+        latest = next((t.text for t in reversed(turns) if t.role == "user"), "")
+        return ChatIntent(kind=kind_of(other), language=language_of(latest))
+    return from_understanding(understand(turns, catalogue, limits))

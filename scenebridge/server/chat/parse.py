@@ -1,12 +1,24 @@
-"""One user message -> what it asks: liked titles, titles to leave out, a scene, refinements.
+"""One user message -> what it asks: liked titles, titles to leave out, a scene, genres wanted
+and avoided, refinements, and a topic.
 
-Order of work: quoted titles ("Grondhog Day" is matched loosely; 《》「」『』 quote titles too,
-and one in another script is reported unknown without a lookup: the store's titles are English),
-negations ("not Star Wars", "no Star Wars", "without Alien"), exact title matches on word n-grams
-(titles.py), scene names (scenes.py; the words of other languages in languages.py), then, in
-what follows "loved / liked / fan of", the pieces no exact title covered are looked up loosely
-(typos). What is left, with titles and negations masked, is read for refinements: older / newer
-/ a decade / before or after a year / more / a count.
+Order of work: negations ("not Star Wars", "no horror", "without The Matrix or Men in Black": a
+list after a negation is negated through its "or" / "nor", through "and" or a comma when what
+follows is a title or genre words), quoted titles ("Grondhog Day" is matched loosely; 《》「」『』
+quote titles too, and one in another script is reported unknown without a lookup: the store's
+titles are English), exact title matches on word n-grams (titles.py; a title followed by more
+capitalised words, "Life of Brian", "Eddie Murphy", is read as that longer name: the title it
+loosely matches when that title holds all its words, else no title), scene names (scenes.py; the
+words of other languages in languages.py), genre words (genres.py), then, in what follows
+"loved / liked / fan of", the pieces no exact title covered are looked up loosely (typos). What
+is left, with titles and negations masked, is read for refinements: older / newer / a decade
+("the 80s", "the seventies") / between, before or after a year / more / a count; what is left
+after those and the filler of a request (words.FILLER) is the topic ("about time travel",
+"thoughtful", "darker").
+
+A negated phrase made only of genre words is a genre to avoid, never a title search. A title
+negated after "no" / "without" leaves out every item of that name ("no Star Trek": all of them);
+after "not" / "hated" / "don't like" only the one a like would mean ("not Star Wars": the 1977
+film), and "hated Manhattan" leaves out Manhattan, not every title holding the word.
 
 What a conversation may cost is bounded (ReadingLimits): every quoted or liked title is one title
 search in the store, every "not X" phrase is matched against every title; they are counted
@@ -25,43 +37,29 @@ from dataclasses import dataclass, field
 from core.domain import Item
 from core.errors import NotFoundError
 from core.titles import LOOKALIKE, normalize_title, title_similarity, title_words
+from scenebridge.server.chat.genres import GenreMention, GenreNames
 from scenebridge.server.chat.languages import language_of
+from scenebridge.server.chat.negations import PRONOUNS, Negated, negated_phrases
+from scenebridge.server.chat.refinements import read_refinements
 from scenebridge.server.chat.scenes import SceneMention, SceneNames
 from scenebridge.server.chat.titles import Mention, TitleIndex
-from scenebridge.server.chat.words import Token, informative, tokenize
+from scenebridge.server.chat.words import COMMON, Token, informative, tokenize, topic_phrases
 from scenebridge.server.limits import TooMuchToRead
 
 QUOTED = re.compile(r"\"([^\"\n]{2,100})\"|“([^”\n]{2,100})”|(?<!\w)'([^'\n]{2,100})'(?!\w)|\*([^*\n]{2,100})\*|"
                     r"《([^》\n]{1,100})》|「([^」\n]{1,100})」|『([^』\n]{1,100})』")
-NEGATION = re.compile(
-    r"\b(?:not|no|without|except|excluding|exclude|skip|nothing like|anything but|"
-    r"(?:do|did|does)\s*n[o']?t\s+(?:like|want|enjoy)|hated?|dislike[sd]?|can'?t stand)\s+"
-    r"(?:any(?:thing)?\s+|more\s+|the\s+movies?\s+|the\s+films?\s+)?(?P<phrase>[^,.;!?\n]+?)"
-    r"(?=\s*(?:[,.;!?\n—–]|\s-\s|\b(?:and|or|but|please|thanks|though)\b|$))",
-    re.IGNORECASE)
+CONNECTORS = frozenset({"of", "the"})  # inside a name written in capitals: "Life of Brian"
 LIKES = re.compile(
     r"\b(?:lov(?:e|ed|es)|lik(?:e|ed|es)|enjoy(?:ed|s)?|ador(?:e|ed|es)|fan of|into|"
     r"favou?rites?(?:\s+(?:is|are|was|were|include))?|such as|watched|seen)\b\s*"
-    r"(?P<clause>(?:[^.;!?\n—–]|[.!?](?=\S)|(?:(?<=Dr)|(?<=Mr)|(?<=Ms)|(?<=St)|(?<=Jr)|(?<=vs))\.)+)",
+    r"(?P<clause>(?:[^.;!?\n—–]|[.!?](?=\S|\s+(?:and|or|&)\s)|(?:(?<=\bDr)|(?<=\bMr)|(?<=\bMrs)|(?<=\bMs)|(?<=\bSt)|(?<=\bJr)|"
+    r"(?<=\bvs))\.)+)",
     re.IGNORECASE)
 CLAUSE_END = re.compile(r"\b(?:what|which|can|could|would|should|recommend|suggest|any|so|now|but|"
                         r"give|show|tell|please|do you|is there|are there)\b", re.IGNORECASE)
 SEPARATOR = re.compile(r"\s*(?:,|&|/|\+|\band\b|\bor\b|\balso\b)\s*", re.IGNORECASE)
 FILLER = re.compile(r"^(?:(?:the\s+)?(?:movies?|films?)\s+|watching\s+|seeing\s+|a\s+lot\s+of\s+|"
                     r"really\s+|also\s+|both\s+)+", re.IGNORECASE)
-OLDER = re.compile(r"\b(?:older|earlier|classics?|vintage|less recent|(?<!years )old)\b", re.IGNORECASE)
-NEWER = re.compile(r"\b(?:newer|more recent|recent|modern|latest|later ones|something new|new ones|less old)\b",
-                   re.IGNORECASE)
-MORE = re.compile(r"\b(?:more(?!\s+(?:recent|modern|than|older|newer))|next|others|what else|"
-                  r"anything else|another)\b", re.IGNORECASE)
-BEFORE = re.compile(r"\b(before|older than|earlier than|until|up to|pre)[\s-]+(?:the\s+year\s+)?(\d{4})\b",
-                    re.IGNORECASE)
-AFTER = re.compile(r"\b(after|newer than|later than|since|post)[\s-]+(?:the\s+year\s+)?(\d{4})\b", re.IGNORECASE)
-DECADE = re.compile(r"(?<![\w'])'?(19|20)?([0-9])0'?s\b", re.IGNORECASE)
-COUNT = re.compile(r"\b(?:top|give me|show me|list|recommend|suggest)\s+(\d{1,2})\b|"
-                   r"\b(\d{1,2})\s+(?:more\s+)?(?:films?|movies?|titles?|picks?|recommendations?|"
-                   r"suggestions?|options?|ideas?|more|others)\b", re.IGNORECASE)
-USER = re.compile(r"\buser(?:\s+id)?\s*[:#]?\s*([A-Za-z0-9][\w.-]*\d[\w.-]*)", re.IGNORECASE)
 ASKING = frozenset("what which some any recommend suggest watch want need show give good best other "
                    "more newer older looking find".split())
 LIKING = frozenset("love loved loves like liked likes enjoy enjoyed enjoys adore adored fan into "
@@ -91,6 +89,9 @@ class MessageIntent:
     k: int | None = None
     user: str | None = None
     language: str = "en"  # languages.language_of: the help is written in it
+    genres: list[str] = field(default_factory=list)  # catalogue genres asked for ("funny sci-fi": Comedy)
+    avoid_genres: list[str] = field(default_factory=list)  # negated ("no horror": Horror)
+    topic: list[str] = field(default_factory=list)  # the rest of the request ("about time travel")
 
 
 @dataclass
@@ -141,6 +142,7 @@ class MessageParser:
         self.scenes = scenes
         self.items = items  # the catalogue, for negated phrases that are parts of titles
         self._item_words = [title_words(i.title) for i in items]
+        self.genres = GenreNames([g for i in items for g in i.genres])
         self.resolve = resolve  # loose title lookup: raises NotFoundError with suggestions
 
     def parse(self, text: str, limits: ReadingLimits | None = None) -> MessageIntent:
@@ -149,42 +151,84 @@ class MessageParser:
         limits = limits or unlimited()
         intent = MessageIntent(language=language_of(text))
         tokens = tokenize(text)
-        negated = [(m.start("phrase"), m.end("phrase")) for m in NEGATION.finditer(text)]
-        limits.take_exclusions(sum(self._matched(text[start:end]) for start, end in negated))
+        negated = negated_phrases(text, tokens, self.genres)
+        searched = [n for n in negated if n.searched]
+        limits.take_exclusions(sum(self._matched(text[n.start:n.end]) for n in searched))
 
-        negated_starts = [start for start, _ in negated]  # in order, none overlapping
+        negated_starts = [n.start for n in negated]  # in order, none overlapping
 
-        def negated_at(token: Token) -> bool:
+        def negated_at(token: Token) -> Negated | None:
             n = bisect_right(negated_starts, token.start) - 1
-            return n >= 0 and token.start < negated[n][1]
+            return negated[n] if n >= 0 and token.start < negated[n].end else None
 
+        genre_phrases = {i for i, t in enumerate(tokens) if (n := negated_at(t)) is not None and not n.searched}
         mentions, taken = self._quoted(text, tokens, intent, limits)
-        found = self.index.find(text, tokens, skip=taken)
+        quoted = set(taken)
+        found = [m for m in self.index.find(text, tokens, skip=taken | genre_phrases)
+                 if not self.genres.only_genres(tokens[m.first:m.last + 1])]  # "The War": a genre word
         limits.take_titles(len(found))
+        found, names = self._names(text, tokens, found, limits)
         for mention in found:
             mentions.append(mention)
             taken |= set(range(mention.first, mention.last + 1))
         for mention in mentions:
-            if negated_at(tokens[mention.first]):
-                intent.excludes.extend(mention.items)
+            negation = negated_at(tokens[mention.first])
+            if negation is not None:
+                intent.excludes.extend(i for i in (mention.items if negation.every and not mention.dated
+                                                   else mention.items[:1]) if i not in intent.excludes)
             else:
                 intent.likes.append(mention.item)
                 intent.liked_text.append(mention.text)
-        for start, end in negated:
-            covered = any(start <= tokens[m.first].start < end for m in mentions)
-            self._exclude_phrase(text[start:end], intent, covered=covered)
+        for n in searched:
+            covered = any(n.start <= tokens[m.first].start < n.end for m in mentions)
+            self._exclude_phrase(text[n.start:n.end], intent, covered=covered)
         negated_tokens = {i for i, t in enumerate(tokens) if negated_at(t)}
         scene_mentions = self.scenes.find(tokens, skip=taken | negated_tokens)
         taken |= {i for m in scene_mentions for i in range(m.first, m.last + 1)}
+        target = self._target(tokens, scene_mentions, intent.likes)
+        scene_tokens = {i for m in scene_mentions for i in range(m.first, m.last + 1)}
         # What is left of the text: titles (with their own punctuation, "Sally...", "E.T."),
-        # scene names and negations blanked out.
-        spans = [_span(text, tokens, m) for m in mentions] + [(tokens[i].start, tokens[i].end) for i in taken]
-        masked = _mask(text, spans + negated)
-        self._loose_likes(masked, intent, limits)
-        intent.scene = (self._target(tokens, scene_mentions, intent.likes)
-                        or self.scenes.unspaced_scene(text, {i.scene for i in intent.likes}))
-        self._refinements(masked, intent)
+        # names, scene names and negations blanked out.
+        spans = [_span(text, tokens, m) for m in mentions] + [(tokens[i].start, tokens[i].end) for i in taken | names]
+        masked = _mask(text, spans + [(n.start, n.end) for n in negated])
+        liked = _liked_clauses(masked)
+        genre_mentions = self.genres.find(tokens, skip=(taken - scene_tokens) | quoted | names)
+        tastes = [m for m in genre_mentions if any(s <= tokens[m.first].start < e for _, s, e in liked)]
+        self._genres(tokens, [m for m in genre_mentions if m not in tastes], scene_mentions, target, negated_at,
+                     intent)
+        self._loose_likes(masked, liked, intent, limits)
+        intent.scene = (target.scene if target else None) or self.scenes.unspaced_scene(
+            text, {i.scene for i in intent.likes})
+        refined = read_refinements(masked)
+        for name in ("older", "newer", "more", "min_year", "max_year", "k", "user"):
+            setattr(intent, name, getattr(refined, name))
+        read = list(refined.spans)
+        if intent.language == "en":  # the store's texts are English: a topic in another language finds nothing
+            read += [(tokens[m.first].start, tokens[m.last].end) for m in genre_mentions]
+            read += [n.span for n in negated] + [(verb, end) for verb, _, end in liked]
+            intent.topic = topic_phrases(_mask(text, spans + read, fill="|"))
         return intent
+
+    # -- genres -----------------------------------------------------------------------------------
+    def _genres(self, tokens: list[Token], mentions: list[GenreMention], scenes: list[SceneMention],
+                target: SceneMention | None, negated_at: Callable[[Token], Negated | None],
+                intent: MessageIntent) -> None:
+        """Negated genre words are avoided; the others are wanted, but a scene's name only next
+        to the scene asked for ("funny sci-fi": Comedy; "my favourite comedies..., what sci-fi":
+        none), and never the scene asked for itself. (``mentions``: none in what the person says
+        they liked, "I'm into romantic comedies": those are their tastes.)"""
+        scene_tokens = {i: m for m in scenes for i in range(m.first, m.last + 1)}
+        own = set(target.scene.split(",")) if target else set()
+        for mention in mentions:
+            if negated_at(tokens[mention.first]) is not None:
+                intent.avoid_genres.extend(g for g in mention.genres if g not in intent.avoid_genres)
+                continue
+            scene = scene_tokens.get(mention.first)
+            if scene is not None and (target is None or scene is target
+                                      or not (scene.last + 1 == target.first or target.last + 1 == scene.first)):
+                continue
+            intent.genres.extend(g for g in mention.genres if g not in own and g not in intent.genres)
+        intent.genres = [g for g in intent.genres if g not in intent.avoid_genres]
 
     # -- titles ---------------------------------------------------------------------------------
     def _quoted(self, text, tokens, intent, limits: ReadingLimits) -> tuple[list[Mention], set[int]]:
@@ -213,6 +257,32 @@ class MessageParser:
             taken |= set(range(first, stop))
         return mentions, taken
 
+    def _names(self, text: str, tokens: list[Token], found: list[Mention],
+               limits: ReadingLimits) -> tuple[list[Mention], set[int]]:
+        """Titles that are the start of a longer name in capitals ("Life of Brian", "Eddie
+        Murphy"): the name is looked up loosely (one title each, counted first), and read as the
+        title it matches when that title holds all its words, else as no title. Returns the
+        mentions kept or replaced, and the tokens of names that are no title."""
+        taken = {i for m in found for i in range(m.first, m.last + 1)}
+        runs = {n: last for n, m in enumerate(found) if (last := _name_end(text, tokens, m.last, taken)) is not None}
+        limits.take_titles(len(runs))
+        kept, names = [], set()
+        for n, mention in enumerate(found):
+            if n not in runs:
+                kept.append(mention)
+                continue
+            limits.check_time()
+            name = text[tokens[mention.first].start:tokens[runs[n]].end]
+            try:
+                item = self.resolve(name)
+            except NotFoundError:
+                item = None
+            if item is not None and _contains(title_words(item.title), title_words(name)):
+                kept.append(Mention((item,), mention.first, runs[n], name))
+            else:
+                names |= set(range(mention.first, runs[n] + 1))
+        return kept, names
+
     def _loose(self, text: str, intent: MessageIntent, limits: ReadingLimits) -> Item | None:
         limits.check_time()
         try:
@@ -224,19 +294,18 @@ class MessageParser:
             intent.unknown.append(Unresolved(text, tuple(close)))
             return None
 
-    def _loose_likes(self, masked: str, intent: MessageIntent, limits: ReadingLimits) -> None:
+    def _loose_likes(self, masked: str, liked: list[tuple[int, int, int]], intent: MessageIntent,
+                     limits: ReadingLimits) -> None:
         """Pieces after "loved / liked / fan of" that no exact title covered: typos, lower case
-        (``masked``: the text with titles, scene names and negations blanked out)."""
+        (``masked``: the text with titles, scene names and negations blanked out; ``liked``: its
+        _liked_clauses)."""
         pieces = []
-        for match in LIKES.finditer(masked):
-            start, end = match.span("clause")
-            stop = CLAUSE_END.search(masked, start, end)
-            end = stop.start() if stop else end
+        for _, start, end in liked:
             for piece in SEPARATOR.split(masked[start:end]):
                 piece = FILLER.sub("", piece.strip(" \t-:()\"'")).strip()
                 words = title_words(piece)
                 if (not words or len(words) > 8 or not any(len(w) > 2 for w in informative(words))
-                        or self.scenes.lookup(piece)):
+                        or self.scenes.lookup(piece) or self.genres.only_genres(tokenize(piece))):
                     continue
                 pieces.append(piece)
         limits.take_titles(len(pieces))
@@ -247,16 +316,17 @@ class MessageParser:
                 intent.liked_text.append(piece)
 
     def _exclude_phrase(self, phrase: str, intent: MessageIntent, *, covered: bool) -> None:
-        """"no star wars": leave out every item whose title holds those words in a row (a title
-        found in the phrase is left out already). A capitalised phrase that matches nothing is
-        reported; "not sure" is not."""
-        if not self._matched(phrase):
+        """A negated phrase no title was found in ("no rocky horror"): leave out every item whose
+        title holds those words in a row. A title found in it (``covered``) beats that: "hated
+        Manhattan" leaves out Manhattan, not every title with the word. A capitalised phrase that
+        matches nothing is reported; "not sure" is not."""
+        if covered or not self._matched(phrase):
             return
         phrase = phrase.strip()
         words = title_words(phrase)
         hits = [i for i, title in zip(self.items, self._item_words, strict=True) if _contains(title, words)]
         intent.excludes.extend(i for i in hits if i not in intent.excludes)
-        if not hits and not covered and phrase[:1].isupper():
+        if not hits and phrase[:1].isupper():
             intent.unmatched_excludes.append(phrase)
 
     def _matched(self, phrase: str) -> bool:
@@ -265,42 +335,32 @@ class MessageParser:
         return bool(informative(title_words(phrase))) and not self.scenes.lookup(phrase)
 
     # -- scenes and refinements -------------------------------------------------------------------
-    def _target(self, tokens: list[Token], mentions: list[SceneMention], likes: list[Item]) -> str | None:
-        """The scene asked for: one named after "what / some / any…" beats one named after
-        "loved / fan of…", and a scene every liked title is in is where the tastes come from."""
+    def _target(self, tokens: list[Token], mentions: list[SceneMention], likes: list[Item]) -> SceneMention | None:
+        """Where the scene asked for is named: one named after "what / some / any…" beats one named
+        after "loved / fan of…", a scene every liked title is in is where the tastes come from, and
+        of two named in a row the second is the noun ("funny sci-fi": Sci-Fi, funny)."""
         if not mentions:
             return None
         liked_scenes = {i.scene for i in likes}
+        modifiers = {m.first for m, n in zip(mentions, mentions[1:], strict=False) if n.first == m.last + 1}
 
         def score(m: SceneMention) -> int:
             before = {t.norm for t in tokens[max(0, m.first - 3):m.first]}
             after = {t.norm for t in tokens[m.last + 1:m.last + 3]}
             value = int(bool(before & ASKING)) - int(bool(before & LIKING) or bool(after & FAN_AFTER))
-            return value - int(liked_scenes == {m.scene})
+            return value - int(liked_scenes == {m.scene}) - int(m.first in modifiers)
 
-        return max(mentions, key=lambda m: (score(m), -m.first)).scene
+        return max(mentions, key=lambda m: (score(m), -m.first))
 
-    def _refinements(self, masked: str, intent: MessageIntent) -> None:
-        intent.older = bool(OLDER.search(masked))
-        intent.newer = bool(NEWER.search(masked)) and not intent.older
-        intent.more = bool(MORE.search(masked))
-        for match in BEFORE.finditer(masked):
-            year = int(match.group(2))
-            intent.max_year = year if match.group(1).lower() in ("until", "up to") else year - 1
-        for match in AFTER.finditer(masked):
-            year = int(match.group(2))
-            intent.min_year = year if match.group(1).lower() == "since" else year + 1
-        decade = DECADE.search(masked)
-        if decade and intent.min_year is None and intent.max_year is None:
-            century = int(decade.group(1)) if decade.group(1) else (19 if int(decade.group(2)) >= 2 else 20)
-            intent.min_year = century * 100 + int(decade.group(2)) * 10
-            intent.max_year = intent.min_year + 9
-        count = COUNT.search(masked)
-        if count:
-            intent.k = int(count.group(1) or count.group(2))
-        user = USER.search(masked)
-        if user:
-            intent.user = user.group(1)
+
+def _liked_clauses(text: str) -> list[tuple[int, int, int]]:
+    """(where "loved / fan of…" starts, where what is liked starts, where it ends)."""
+    clauses = []
+    for match in LIKES.finditer(text):
+        start, end = match.span("clause")
+        stop = CLAUSE_END.search(text, start, end)
+        clauses.append((match.start(), start, stop.start() if stop else end))
+    return clauses
 
 
 def median_year(items: list[Item]) -> int | None:
@@ -313,17 +373,39 @@ def _contains(words: tuple[str, ...], part: tuple[str, ...]) -> bool:
     return any(words[i:i + n] == part for i in range(len(words) - n + 1))
 
 
+def _name_end(text: str, tokens: list[Token], last: int, taken: set[int]) -> int | None:
+    """The last token of the name a title at ``tokens[..last]`` begins, when capitalised words go
+    on right after it ("Eddie Murphy", "Life of Brian"; none that is another title, a common
+    word or "I"); None when none do."""
+    end = last
+    while True:
+        nxt = end + 1
+        if nxt < len(tokens) and tokens[nxt].norm in CONNECTORS and not tokens[nxt].capitalized:
+            nxt += 1
+        if nxt >= len(tokens) or nxt in taken or nxt - 1 in taken and nxt - 1 != end:
+            break
+        token = tokens[nxt]
+        between = text[tokens[end].end:token.start]
+        if (not token.text[:1].isupper() or token.norm in COMMON or token.norm in PRONOUNS
+                or between.strip() not in ("", *(t.text for t in tokens[end + 1:nxt]))):
+            break
+        end = nxt
+    return end if end > last else None
+
+
 def _span(text: str, tokens: list[Token], mention: Mention) -> tuple[int, int]:
     """Where a title stands in the text, with the punctuation that is part of it."""
     start, end = tokens[mention.first].start, tokens[mention.last].end
     title = mention.item.title
     while end < len(text) and not text[end].isalnum() and not text[end].isspace() and text[end] in title:
         end += 1
+    if text[end - 1] in ".!?" and text[end:].lstrip()[:1].isupper():
+        end -= 1  # "Airplane! Got any…": the title's "!" ends the sentence too
     return start, end
 
 
-def _mask(text: str, spans: list[tuple[int, int]]) -> str:
+def _mask(text: str, spans: list[tuple[int, int]], fill: str = " ") -> str:
     chars = list(text)
     for start, end in spans:
-        chars[start:end] = " " * (end - start)
+        chars[start:end] = fill * (end - start)
     return "".join(chars)

@@ -59,7 +59,7 @@ ESCAPED = re.compile(r"\\(.)")
 GREETINGS = frozenset("hi hello hey hiya howdy yo greetings morning afternoon evening".split())
 THANKS = frozenset("thanks thank thx ty cheers appreciated".split())
 POLITE = frozenset("good there all everyone folks you so much very a lot again ok okay great cool nice awesome "
-                   "perfect for that this the it".split())
+                   "perfect for that this the it s".split())  # s: "that's all" splits as "that", "s"
 ABOUT = re.compile(r"^(?:help|what can you do|who are you|what are you|what is this|what do you do|"
                    r"how does (?:this|it) work|how do i use (?:this|it)|what is scenebridge)$")
 QUESTION = re.compile(

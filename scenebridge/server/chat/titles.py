@@ -4,7 +4,8 @@ Every item is indexed under its normalised title, its main title without the alt
 parentheses ("Seven (Se7en)" -> "seven", "se7en"), without a leading article, and the part
 before a colon ("Terminator 2: Judgment Day" -> "terminator 2"). The longest match wins, left to
 right; among items of one name the exact title beats the colon prefix, then the better known
-item, unless the year follows the title in the message ("Sabrina (1954)").
+item, unless the year follows the title in the message ("Sabrina (1954)") or comes right before
+it ("the 1998 Parent Trap").
 
 False positives on common words are kept out by how the title is written: a title whose words
 are all common ("Speed", "The Fan", "It Could Happen to You") counts only when capitalised (and
@@ -32,6 +33,7 @@ class Mention:
     first: int  # token indices, inclusive
     last: int
     text: str
+    dated: bool = False  # a year written with the title chose the first item
 
     @property
     def item(self) -> Item:
@@ -97,11 +99,14 @@ class TitleIndex:
                 continue
             last = i + size - 1
             items = [e[2] for e in entries]
-            if last + 1 < len(tokens) and _YEAR_TOKEN.match(tokens[last + 1].norm):
-                year = int(tokens[last + 1].norm)
-                if any(item.year == year for item in items):
+            after = tokens[last + 1].norm if last + 1 < len(tokens) else ""
+            before = tokens[i - 1].norm if i > 0 else ""
+            for year_text, follows in ((after, True), (before, False)):
+                year = int(year_text) if _YEAR_TOKEN.match(year_text) else None
+                if year is not None and any(item.year == year for item in items):
                     items = [x for x in items if x.year == year] + [x for x in items if x.year != year]
-                    last += 1
+                    last += follows
+                    return Mention(tuple(items), i, last, text[span[0].start:tokens[last].end], dated=True)
             return Mention(tuple(items), i, last, text[span[0].start:tokens[last].end])
         return None
 

@@ -59,3 +59,50 @@ def sentence_initial(text: str, start: int) -> bool:
 
 def informative(words: list[str] | tuple[str, ...]) -> list[str]:
     return [w for w in words if w not in COMMON and not w.isdigit()]
+
+
+# What a request says around its topic ("Any sci-fi about time travel, please?"): the words of
+# asking, liking and politeness, contraction tails ("I've" -> "ve"), and the same few words in
+# the other languages whose scene names are read (languages.SPACED; accents folded). A topic is
+# what is left once these, stop words, titles, scenes, genres, years and counts are taken out.
+FILLER = STOP_WORDS | frozenset("""
+    movie movies film films flick flicks watch watched watching love loved loves like liked likes
+    enjoy enjoyed enjoys adore adored fan fans favorite favourite favorites favourites recommend
+    recommended recommendation recommendations suggest suggestion suggestions want wanted need
+    looking look good great best nice cool awesome really pretty kind sort stuff pick picks one
+    ones thing things genre genres scene lot lots big thanks thank hi hello hey okay ok yes yeah
+    maybe also just still tell try give show list options option ideas idea please instead
+    actually made let lets similar ll ve re don didn doesn isn wasn tonight today bit little
+    others else recent new old older newer user users title titles answer answers sure
+    me encanto encantaron gusta gusto gustaron alguna algun algunas algunos pelicula peliculas
+    de del la el los las una un que por favor quiero recomienda recomiendame recomendar
+    ai adore aime des les le du une je veux conseille ich mag liebe habe geliebt einen eine
+    filme mi piace piaciuto piacciono di qualche consigli voglio eu gostei adorei amei filmes
+    algum alguma quero recomenda got
+""".split())
+
+
+def filler(word: str) -> bool:
+    """Whether a word of a request (a hyphenated compound counts as one: "feel-good") says nothing
+    of what the films should be about."""
+    parts = re.findall(r"[a-z0-9]+", fold(word))
+    return all(p in FILLER or p.isdigit() or len(p) < 2 for p in parts)
+
+
+TOPIC_PIECE = re.compile(r"[^\W_][\w'’-]*")
+TOPIC_BREAK = re.compile(r"[^\w\s'’-]+")  # punctuation, and what was taken out (masked with "|")
+TOPIC_PHRASES, TOPIC_WORDS = 5, 8
+
+
+def topic_phrases(masked: str) -> list[str]:
+    """The topic phrases of a message with everything else masked by "|": each stretch between
+    punctuation, trimmed of filler at both ends ("Any | about time travel?" -> "time travel");
+    at most TOPIC_PHRASES of TOPIC_WORDS words each."""
+    phrases = []
+    for piece in TOPIC_BREAK.split(masked):
+        words = list(TOPIC_PIECE.finditer(piece))
+        kept = [n for n, w in enumerate(words) if not filler(w.group())]
+        if kept:
+            first, last = kept[0], min(kept[-1], kept[0] + TOPIC_WORDS - 1)
+            phrases.append(piece[words[first].start():words[last].end()])
+    return phrases[:TOPIC_PHRASES]

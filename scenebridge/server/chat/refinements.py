@@ -1,0 +1,83 @@
+"""What a message refines about the list: older / newer than the last one, more of it, a count, a
+user, and years: a decade ("the 80s", "90's", "the seventies", "the late 70s": the whole decade),
+"between 1980 and 1990" (both included), before or after a year ("before 1970": up to 1969,
+"since 1990": from 1990). Read on a message whose titles, scene names and negations are masked.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+OLDER = re.compile(r"\b(?:older|earlier|classics?|vintage|less recent|(?<!years )old)\b", re.IGNORECASE)
+NEWER = re.compile(r"\b(?:newer|more recent|recent|modern|latest|later ones|something new|new ones|less old)\b",
+                   re.IGNORECASE)
+MORE = re.compile(r"\b(?:more(?!\s+(?:recent|modern|than|older|newer))|next|others|what else|"
+                  r"anything else|another)\b", re.IGNORECASE)
+BEFORE = re.compile(r"\b(before|older than|earlier than|until|up to|pre)[\s-]+(?:the\s+year\s+)?(\d{4})\b",
+                    re.IGNORECASE)
+AFTER = re.compile(r"\b(after|newer than|later than|since|post)[\s-]+(?:the\s+year\s+)?(\d{4})\b", re.IGNORECASE)
+DECADE = re.compile(r"(?:\b(?:early|mid|late)[\s-]+)?(?<![\w'])'?(19|20)?([0-9])0'?s\b", re.IGNORECASE)
+DECADE_WORDS = {"twenties": 1920, "thirties": 1930, "forties": 1940, "fifties": 1950, "sixties": 1960,
+                "seventies": 1970, "eighties": 1980, "nineties": 1990, "noughties": 2000}
+DECADE_WORD = re.compile(r"\b(?:the\s+(?:(?:early|mid|late)[\s-]+)?(?:nineteen[\s-]*)?|nineteen[\s-]*)("
+                         + "|".join(DECADE_WORDS) + r")\b",
+                         re.IGNORECASE)
+BETWEEN = re.compile(r"\b(?:between|from)\s+(?:the\s+years?\s+)?(\d{4})\s*(?:and|to|until|till|through|-|–)\s*"
+                     r"(\d{4})\b|\b(\d{4})\s*[-–]\s*(\d{4})\b", re.IGNORECASE)
+COUNT = re.compile(r"\b(?:top|give me|show me|list|recommend|suggest)\s+(\d{1,2})\b|"
+                   r"\b(\d{1,2})\s+(?:more\s+)?(?:films?|movies?|titles?|picks?|recommendations?|"
+                   r"suggestions?|options?|ideas?|more|others)\b", re.IGNORECASE)
+USER = re.compile(r"\buser(?:\s+id)?\s*[:#]?\s*([A-Za-z0-9][\w.-]*\d[\w.-]*)", re.IGNORECASE)
+
+
+@dataclass
+class Refinements:
+    older: bool = False
+    newer: bool = False
+    more: bool = False
+    min_year: int | None = None
+    max_year: int | None = None
+    k: int | None = None
+    user: str | None = None
+    spans: list[tuple[int, int]] = field(default_factory=list)  # where they stand: what the topic is not
+
+
+def read_refinements(masked: str) -> Refinements:
+    found = Refinements()
+    read = found.spans
+    read += [m.span() for pattern in (OLDER, NEWER, MORE) for m in pattern.finditer(masked)]
+    found.older = bool(OLDER.search(masked))
+    found.newer = bool(NEWER.search(masked)) and not found.older
+    found.more = bool(MORE.search(masked))
+    between = BETWEEN.search(masked)
+    if between:
+        low, high = sorted(int(y) for y in between.groups() if y)
+        found.min_year, found.max_year = low, high
+        read.append(between.span())
+    for match in BEFORE.finditer(masked) if not between else ():
+        year = int(match.group(2))
+        found.max_year = year if match.group(1).lower() in ("until", "up to") else year - 1
+        read.append(match.span())
+    for match in AFTER.finditer(masked) if not between else ():
+        year = int(match.group(2))
+        found.min_year = year if match.group(1).lower() == "since" else year + 1
+        read.append(match.span())
+    decade, words = DECADE.search(masked), DECADE_WORD.search(masked)
+    if (decade or words) and found.min_year is None and found.max_year is None:
+        if decade:
+            century = int(decade.group(1)) if decade.group(1) else (19 if int(decade.group(2)) >= 2 else 20)
+            found.min_year = century * 100 + int(decade.group(2)) * 10
+        else:
+            found.min_year = DECADE_WORDS[words.group(1).lower()]
+        found.max_year = found.min_year + 9
+    read += [m.span() for pattern in (DECADE, DECADE_WORD) for m in pattern.finditer(masked)]
+    count = COUNT.search(masked)
+    if count:
+        found.k = int(count.group(1) or count.group(2))
+        read.append(count.span())
+    user = USER.search(masked)
+    if user:
+        found.user = user.group(1)
+        read.append(user.span())
+    return found
