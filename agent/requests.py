@@ -6,6 +6,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
 from agent.rankers import OutputErrors, PromptInfo
+from agent.topic import MAX_TOPIC_CHARS
 from core.errors import ParamError
 
 # How to fix a blank name, by field (front-ends name the field: ParamError).
@@ -70,6 +71,20 @@ class RecommendRequest(RecommendQuery):
 
     n_candidates: int = Field(default=20, ge=2, le=100, description="Candidates generated for the ranker.")
     permutations: int = Field(default=1, ge=1, le=10)
+    topic: str | None = Field(default=None, description="What the picks should be about (\"time travel\", "
+                              "\"thoughtful\"): matched to the items' documents and fused with the backbone's "
+                              "scores (agent/topic.py).")
+
+    @field_validator("topic")
+    @classmethod
+    def _topic(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.strip():
+            raise ParamError("topic", "topic is empty: say what the picks should be about, or leave topic out")
+        if len(value) > MAX_TOPIC_CHARS:
+            raise ParamError("topic", f"topic is {len(value)} characters long: say it in at most {MAX_TOPIC_CHARS}")
+        return value.strip()
 
 
 class RecommendedItem(BaseModel):

@@ -138,6 +138,9 @@ class Understood(BaseModel):
     exclude: list[str] = Field(default_factory=list)
     min_year: int | None = None
     max_year: int | None = None
+    genres: list[str] = Field(default_factory=list, description="Genres asked for: a pick has one of them.")
+    avoid_genres: list[str] = Field(default_factory=list, description="Genres no pick has.")
+    topic: str | None = Field(default=None, description="What the picks lean towards (fused with the backbone).")
     page: int = 1
     unknown: list[str] = Field(default_factory=list, description="Text that looked like a title but matched none.")
     notes: list[str] = Field(default_factory=list)

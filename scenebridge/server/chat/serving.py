@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from agent.llm.breaker import time_left
 from agent.recommender import Explaining
 from agent.requests import Recommendation, RecommendRequest
+from agent.topic import MAX_TOPIC_CHARS
 from core.domain import Item
 from core.errors import NotFoundError, ScenebridgeError
 from core.titles import shown_title
 from scenebridge.server import recommendations
-from scenebridge.server.chat import render, tasks
+from scenebridge.server.chat import constraints, render, tasks
 from scenebridge.server.chat.conversation import Turn, Understanding, understand
 from scenebridge.server.errors import error_payload
 from scenebridge.server.limits import RequestTimedOut
@@ -103,29 +104,35 @@ async def answer(state: ServerState, request: ChatCompletionRequest) -> ChatAnsw
             notes.append(f'I did not recognise "{miss.text}"' + (f" (did you mean {' or '.join(guess)}?)." if guess else "."))
     for phrase in seen.unmatched_excludes:
         notes.append(f'Nothing called "{phrase}" to leave out.')
-    years = _year_filter(state, seen, target)
+    topic = _topic(seen)
     understood = Understood(
         likes=[i.item_id for i in likes], user_id=user_id, target_scene=target, exclude=exclude,
-        min_year=seen.min_year, max_year=seen.max_year, page=1 + len(seen.shown) // max(k, 1),
-        unknown=[u.text for u in seen.unknown], notes=notes)
+        min_year=seen.min_year, max_year=seen.max_year, genres=seen.genres, avoid_genres=seen.avoid_genres,
+        topic=topic, page=1 + len(seen.shown) // max(k, 1), unknown=[u.text for u in seen.unknown], notes=notes)
 
     if user_id is None and not likes:
         return ChatAnswer(_help(state, target, seen, notes), understood)
 
+    # Genres avoided, years, genres wanted: target items left out, each relaxed (and said so)
+    # when it would leave fewer than k; the topic is fused with the backbone's scores.
+    scene_items = catalogue.scene_items(target)
+    applied = constraints.apply(constraints.constraints(seen, target, scene_items), scene_items, target, k,
+                                set(exclude) | {i.item_id for i in likes})
+    notes.extend(applied.notes)
     query = RecommendRequest(user_id=user_id, likes=[] if user_id else [i.item_id for i in likes],
-                             target_scene=target, k=k, explain=request.explain, exclude=exclude + years)
+                             target_scene=target, k=k, explain=request.explain, exclude=exclude + applied.exclude,
+                             topic=topic)
     fetch = _start if request.stream else _recommend
     try:
         result = await fetch(state, query)
-        if years:
-            notes.append(f"Only {target} {seen.year_reason}.")
+        notes.extend(applied.held(target))
     except ScenebridgeError as exc:
         if exc.param != "candidates":  # "no candidate left to rank"
             raise
-        if not years:
+        if not applied.kept:
             text = f"There is nothing more to show in {target} with these constraints."
             return ChatAnswer(text + "\n\n" + "\n".join(render.note(n) for n in notes), understood)
-        notes.append(f"Nothing in {target} is {seen.year_reason}, so the years are not limited.")
+        notes.append(constraints.relaxed(applied, target))
         result = await fetch(state, query.model_copy(update={"exclude": exclude}))
     if isinstance(result, Explaining):
         return _streamed(state, request, result, understood, likes=likes, notes=notes)
@@ -228,12 +235,10 @@ def _model_missing(state: ServerState, request: ChatCompletionRequest, result: R
     return None
 
 
-def _year_filter(state: ServerState, seen: Understanding, target: str) -> list[str]:
-    """Target items outside the years asked for (items without a year stay in)."""
-    if seen.min_year is None and seen.max_year is None:
-        return []
-    low, high = seen.min_year or -10**9, seen.max_year or 10**9
-    return [i.item_id for i in state.catalogue.scene_items(target) if i.year and not low <= i.year <= high]
+def _topic(seen: Understanding) -> str | None:
+    """The topic phrases as one query for the items' documents, within what a request may carry."""
+    text = ", ".join(seen.topic)[:MAX_TOPIC_CHARS].strip(" ,")
+    return text or None
 
 
 def _help(state: ServerState, target: str, seen: Understanding, notes: list[str]) -> str:
