@@ -5,8 +5,8 @@ A list after a negation is negated through its "or" / "nor", and through "and" o
 what follows is genre words or (after "and") starts like a title: "not Star Wars, I've seen it"
 stops at the comma. A phrase made only of genre words names genres (genres.GenreNames.only_genres)
 and is never matched against the titles; nor is one after "less" / "fewer". The word that
-negates says how much of a title's name is left out: after "no" / "without" every item of that
-name ("no Star Trek"), after "not" / "hated" / "don't like" the one a like would mean.
+negates says how much of a title's name is left out: after "no" / "without" every title holding
+it ("no Star Trek": all nine), after "not" / "hated" / "don't like" the one a like would mean.
 """
 
 from __future__ import annotations

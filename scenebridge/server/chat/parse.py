@@ -16,7 +16,7 @@ after those and the filler of a request (words.FILLER) is the topic ("about time
 "thoughtful", "darker").
 
 A negated phrase made only of genre words is a genre to avoid, never a title search. A title
-negated after "no" / "without" leaves out every item of that name ("no Star Trek": all of them);
+negated after "no" / "without" leaves out every title holding its words ("no Star Trek": all nine);
 after "not" / "hated" / "don't like" only the one a like would mean ("not Star Wars": the 1977
 film), and "hated Manhattan" leaves out Manhattan, not every title holding the word.
 
@@ -179,9 +179,9 @@ class MessageParser:
             else:
                 intent.likes.append(mention.item)
                 intent.liked_text.append(mention.text)
-        for n in searched:
+        for n in searched:  # "no Star Trek": every title holding those words too; "not Star Wars": the one
             covered = any(n.start <= tokens[m.first].start < n.end for m in mentions)
-            self._exclude_phrase(text[n.start:n.end], intent, covered=covered)
+            self._exclude_phrase(text[n.start:n.end], intent, covered=covered, every=n.every)
         negated_tokens = {i for i, t in enumerate(tokens) if negated_at(t)}
         scene_mentions = self.scenes.find(tokens, skip=taken | negated_tokens)
         taken |= {i for m in scene_mentions for i in range(m.first, m.last + 1)}
@@ -315,18 +315,18 @@ class MessageParser:
                 intent.likes.append(item)
                 intent.liked_text.append(piece)
 
-    def _exclude_phrase(self, phrase: str, intent: MessageIntent, *, covered: bool) -> None:
-        """A negated phrase no title was found in ("no rocky horror"): leave out every item whose
-        title holds those words in a row. A title found in it (``covered``) beats that: "hated
-        Manhattan" leaves out Manhattan, not every title with the word. A capitalised phrase that
-        matches nothing is reported; "not sure" is not."""
-        if covered or not self._matched(phrase):
+    def _exclude_phrase(self, phrase: str, intent: MessageIntent, *, covered: bool, every: bool) -> None:
+        """A negated phrase: leave out every item whose title holds those words in a row ("no
+        rocky horror", "no Star Trek": ``every``), unless a title found in it (``covered``) is the
+        one meant ("hated Manhattan" leaves out Manhattan, not every title with the word). A
+        capitalised phrase that matches nothing is reported; "not sure" is not."""
+        if (covered and not every) or not self._matched(phrase):
             return
         phrase = phrase.strip()
         words = title_words(phrase)
         hits = [i for i, title in zip(self.items, self._item_words, strict=True) if _contains(title, words)]
         intent.excludes.extend(i for i in hits if i not in intent.excludes)
-        if not hits and phrase[:1].isupper():
+        if not hits and not covered and phrase[:1].isupper():
             intent.unmatched_excludes.append(phrase)
 
     def _matched(self, phrase: str) -> bool:
