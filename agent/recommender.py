@@ -24,6 +24,7 @@ from agent.candidates import (
     load_scene_data,
 )
 from agent.candidates import score_candidates as score_given
+from agent.candidates.generate import DEFAULT_GENERATORS
 from agent.explain import Explainer, Explanation, ItemEvidence, answer_evidence
 from agent.fusion import FusionWeights
 from agent.llm import LLMBackend
@@ -31,6 +32,7 @@ from agent.rankers import LLM_RANKERS, SUPPORTED_RANKERS, PromptItem, Ranking, R
 from agent.rankers.base import Support, prior_ranking
 from agent.requests import Recommendation, RecommendedItem, RecommendRequest
 from agent.selection import ensure_backbone
+from agent.topic import TOPIC, TOPIC_WEIGHT, Topic, with_topic
 from core.domain import HistoryEntry, Item
 from core.errors import NotFoundError, ScenebridgeError
 from core.titles import display_title, shown_title
@@ -103,12 +105,14 @@ def _with(rec: RecommendedItem, explanation: Explanation) -> RecommendedItem:
 
 class Recommender:
     def __init__(self, retriever: Retriever, llm: LLMBackend | None, *, weights: FusionWeights | None = None,
+                 topic_weight: float = TOPIC_WEIGHT,
                  evidence_items: int = 15, history_items: int = 10, explanation_evidence: int = 3,
                  support_head: int = 20, progress: bool = False):
         self.retriever = retriever
         self.progress = progress  # a progress bar when the store's backbone must be fitted first
         self.llm = llm
         self.weights = weights or FusionWeights()
+        self.topic_weight = topic_weight  # of a request's topic against the ranker's scores (agent/topic.py)
         self.evidence_items = evidence_items
         self.history_items = history_items
         self.explanation_evidence = explanation_evidence
@@ -179,6 +183,7 @@ class Recommender:
         plan = await asyncio.to_thread(self._plan, request, timings)
         clock = plan.ranking_from  # the ranking step: its prompt's evidence, then the model call
         ranking = await self._rank(request.model_copy(update={"ranker": plan.ranker}), plan.ranking_request)
+        ranking = with_topic(ranking, plan.ranking_request, self.topic_weight)
         timings["model"] = round(ranking.llm_seconds, 4)
         timings["ranking"] = round(time.perf_counter() - clock, 4)
 
@@ -215,9 +220,13 @@ class Recommender:
         # A store without a backbone is fitted first (about a minute, once).
         choice = ensure_backbone(data, source, target, progress=self.progress)
         ranker = request.ranker or choice.default_ranker
+        # A topic scores every target item like a generator: its best join the candidates, its
+        # weight counts in their order, and the ranking is fused with it (``start``).
+        generators = (*DEFAULT_GENERATORS, Topic(text=request.topic)) if request.topic else DEFAULT_GENERATORS
         if request.candidates is not None:
             try:
-                candidates = score_given(data, evidence, [c for c in request.candidates if c not in request.exclude])
+                candidates = score_given(data, evidence, [c for c in request.candidates if c not in request.exclude],
+                                         generators=generators)
             except NotFoundError as exc:  # not an item of the target scene: the candidates are at fault
                 exc.param = "candidates"
                 raise
@@ -226,7 +235,8 @@ class Recommender:
             # least k of them, so that k items come back.
             weights = {"backbone": 1.0} if ranker in SUPPORTED_RANKERS else self.weights.weights
             candidates = generate_candidates(data, evidence, limit=max(request.n_candidates, request.k),
-                                             exclude=request.exclude, weights=weights)
+                                             exclude=request.exclude, generators=generators,
+                                             weights={**weights, TOPIC: self.topic_weight})
         if not candidates.items:
             raise ScenebridgeError(f"no candidate left to rank in {target}", param="candidates",
                                    hint="give candidates, or exclude fewer items")

@@ -100,3 +100,29 @@ def test_without_a_topic_score_nothing_changes():
     request, ranking = request_and_ranking("backbone", {"a": 1.0, "b": 0.0}, {})
     request = request.model_copy(update={"generator_scores": {"backbone": {"a": 1.0, "b": 0.0}}})
     assert with_topic(ranking, request) == ranking
+
+
+def test_the_recommender_leans_towards_the_topic(retriever):
+    """Over the session's store (MiniLM vectors of the items' documents): asked with a topic, the
+    picks are closer to it than without, and the backbone still has its say (some stay)."""
+    import asyncio
+
+    from agent.candidates import load_scene_data
+    from agent.recommender import Recommender
+    from agent.requests import RecommendRequest
+
+    recommender = Recommender(retriever, None)
+    ask = RecommendRequest(likes=["Groundhog Day (1993)", "Annie Hall (1977)"], target_scene=TARGET, k=10,
+                           explain=False)
+    plain = asyncio.run(recommender.recommend(ask))
+    topical = asyncio.run(recommender.recommend(ask.model_copy(update={"topic": "space travel to other planets"})))
+    data = load_scene_data(retriever)
+    evidence = UserEvidence(source_scene=SOURCE, target_scene=TARGET, source_items=("Groundhog Day (1993)",))
+    cosine = Topic(text="space travel to other planets").score(data, resolve(data, evidence))
+    column = data.scene(TARGET).item_index
+
+    def closeness(result) -> float:
+        return float(np.mean([cosine[column[i.item_id]] for i in result.items]))
+
+    assert closeness(topical) > closeness(plain)
+    assert {i.item_id for i in topical.items} & {i.item_id for i in plain.items}

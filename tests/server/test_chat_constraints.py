@@ -58,7 +58,7 @@ ASKED = [  # (request, what each pick must be)
      lambda i: "Thriller" in i.genres),
     ("Liked Clerks. Sci-fi without war or action, 5 of them",
      lambda i: not {"War", "Action"} & set(i.genres)),
-    ("I enjoyed Big. 5 sci-fi between 1980 and 1990, no horror",
+    ("I enjoyed Clerks. 5 sci-fi between 1980 and 1990, no horror",
      lambda i: 1980 <= i.year <= 1990 and "Horror" not in i.genres),
 ]
 
@@ -73,9 +73,9 @@ def test_the_answers_picks_honour_the_constraints(store_path, catalogue):  # noq
         def ask(text: str) -> tuple[list[str], dict, str]:
             completion = client.chat.completions.create(model="scenebridge", extra_body={"explain": False},
                                                         messages=[{"role": "user", "content": text}])
-            extra = completion.model_extra or {}
-            return ([i["item_id"] for i in extra["recommendations"]["items"]], extra["understood"],
-                    completion.choices[0].message.content)
+            extra, answer = completion.model_extra or {}, completion.choices[0].message.content
+            assert extra.get("recommendations"), answer  # picks, not the help
+            return [i["item_id"] for i in extra["recommendations"]["items"]], extra["understood"], answer
 
         for text, must in ASKED:
             picks, understood, answer = ask(text)

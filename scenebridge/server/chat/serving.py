@@ -134,6 +134,8 @@ async def answer(state: ServerState, request: ChatCompletionRequest) -> ChatAnsw
             return ChatAnswer(text + "\n\n" + "\n".join(render.note(n) for n in notes), understood)
         notes.append(constraints.relaxed(applied, target))
         result = await fetch(state, query.model_copy(update={"exclude": exclude}))
+    if topic:
+        notes.append(f"Leaning towards what you asked about: {topic}.")
     if isinstance(result, Explaining):
         return _streamed(state, request, result, understood, likes=likes, notes=notes)
     if (why := _model_missing(state, request, result, time_left())) is not None:
