@@ -2,7 +2,8 @@
 stack (HTTP, chat parsing, the work queue, the agent, the model server).
 
     .venv/bin/python bench/serve_load.py [--requests 50] [--concurrency 8] [--store DIR]
-        [--llm-url URL] [--explanations evidence|llm] [--max-concurrent 2] [--no-explain]
+        [--llm-url URL] [--explanations evidence|llm] [--max-concurrent 2] [--no-explain] [--stream]
+        [--one-turn] [--warm-up N]
     .venv/bin/python bench/serve_load.py --url http://127.0.0.1:8000 [--key KEY]   # a running server
 
 Without --url it starts ``scenebridge serve`` on a free 127.0.0.1 port over the store (default:
@@ -11,6 +12,9 @@ started here), and stops it at the end. Conversations of two turns (a question n
 liked titles, then "something older", "not Star Wars", "more" or "newer" on that answer) run
 ``--concurrency`` at a time until ``--requests`` are sent; each request may take
 ``--timeout`` seconds and the whole run ``--deadline``. Only loopback addresses are accepted.
+``--stream`` asks for streamed answers (``stream: true``) and also times the first content (the
+first chunk with text: what a person sees first); ``--one-turn`` sends only first questions;
+``--warm-up N`` sends N questions one by one first, not counted (caches, lazy loads).
 Prints a Markdown report: latency p50/p95/max, throughput, status counts (expected: no 5xx),
 fallbacks, and the agent's own time per request (the rest is queueing and HTTP).
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import platform
 import subprocess
@@ -74,9 +79,12 @@ class Load:
         started = time.perf_counter()
         record = {"turn": turn}
         try:
-            response = await self.client.post("/v1/chat/completions", json=body, timeout=self.args.timeout)
-            record["status"] = response.status_code
-            data = response.json() if response.status_code == 200 else {}
+            if self.args.stream:
+                data = await self.streamed(body, started, record)
+            else:
+                response = await self.client.post("/v1/chat/completions", json=body, timeout=self.args.timeout)
+                record["status"] = response.status_code
+                data = response.json() if response.status_code == 200 else {}
         except httpx.HTTPError as exc:
             record["status"], data = type(exc).__name__, {}
         record["seconds"] = time.perf_counter() - started
@@ -86,11 +94,37 @@ class Load:
         self.results.append(record)
         return data["choices"][0]["message"]["content"] if data else None
 
+    async def streamed(self, body: dict, started: float, record: dict) -> dict:
+        """A streamed answer read event by event: ``record["first"]`` is when its first text came;
+        the answer comes back in the plain completion's shape (content, recommendations)."""
+        text, final = [], {}
+        async with self.client.stream("POST", "/v1/chat/completions", json={**body, "stream": True},
+                                      timeout=self.args.timeout) as response:
+            record["status"] = response.status_code
+            if response.status_code != 200:
+                await response.aread()
+                return {}
+            async for line in response.aiter_lines():
+                if not line.startswith("data: ") or line == "data: [DONE]":
+                    continue
+                chunk = json.loads(line.removeprefix("data: "))
+                if "error" in chunk:
+                    record["status"] = f"stream error {chunk['error'].get('code')}"
+                    return {}
+                for choice in chunk.get("choices", []):
+                    if content := choice.get("delta", {}).get("content"):
+                        record.setdefault("first", time.perf_counter() - started)
+                        text.append(content)
+                    if choice.get("finish_reason"):
+                        final = chunk
+        return {"choices": [{"message": {"content": "".join(text)}}],
+                "recommendations": final.get("recommendations")}
+
     async def conversation(self, n: int) -> None:
         a, b = LIKED[n % len(LIKED)]
         messages = [{"role": "user", "content": f"I loved {a} and {b} — what sci-fi should I watch?"}]
         answer = await self.ask(messages, 1)
-        if answer is None or not self.take():
+        if answer is None or self.args.one_turn or not self.take():
             return
         messages += [{"role": "assistant", "content": answer},
                      {"role": "user", "content": FOLLOW_UPS[n % len(FOLLOW_UPS)]}]
@@ -126,13 +160,15 @@ def report(args, url: str, health: dict, results: list[dict], wall: float) -> st
     agent = [r["agent"] for r in ok if r["agent"] is not None]
     lines = [
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"{'streamed' if args.stream else 'whole'} answers; "
         f"server {'given (--url)' if args.url else 'started by the benchmark'} at {url}; store "
         f"{health.get('store', {}).get('dataset')} ({', '.join(health.get('store', {}).get('scenes', []))}); "
         f"model server {health.get('model_server', {}).get('models')} at {health.get('model_server', {}).get('url')}; "
         f"explanations: {'off' if not args.explain else health.get('explanations')}; "
         f"work queue {health.get('queue', {}).get('slots')} at once.",
         "",
-        f"{len(results)} chat requests, {args.concurrency} in flight, two-turn conversations; wall "
+        f"{len(results)} chat requests, {args.concurrency} in flight, "
+        f"{'first questions only' if args.one_turn else 'two-turn conversations'}; wall "
         f"{wall:.1f} s, {len(results) / wall:.2f} requests/s.",
         "",
         "| requests | n | p50 s | p95 s | max s |",
@@ -143,6 +179,10 @@ def report(args, url: str, health: dict, results: list[dict], wall: float) -> st
         values = [r["seconds"] for r in rows]
         lines.append(f"| {name} | {len(values)} | {pct(values, 50):.2f} | {pct(values, 95):.2f} | "
                      f"{max(values, default=float('nan')):.2f} |")
+    if args.stream:
+        first = [r["first"] for r in ok if "first" in r]
+        lines.append(f"| first content (streamed) | {len(first)} | {pct(first, 50):.2f} | {pct(first, 95):.2f} | "
+                     f"{max(first, default=float('nan')):.2f} |")
     lines.append(f"| agent time per request (server side) | {len(agent)} | {pct(agent, 50):.2f} | "
                  f"{pct(agent, 95):.2f} | {max(agent, default=float('nan')):.2f} |")
     lines += [
@@ -169,6 +209,9 @@ async def main() -> None:
                         help="how the started server words explanations")
     parser.add_argument("--max-concurrent", type=int, default=2, help="the started server's work slots")
     parser.add_argument("--no-explain", dest="explain", action="store_false", help="ask for no explanations")
+    parser.add_argument("--stream", action="store_true", help="streamed answers; also time the first content")
+    parser.add_argument("--one-turn", action="store_true", help="first questions only, no follow-ups")
+    parser.add_argument("--warm-up", type=int, default=0, help="questions sent first, one by one, not counted")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per request")
     parser.add_argument("--deadline", type=float, default=1200.0, help="seconds for the whole run")
     parser.add_argument("--log", default="/tmp/scenebridge-serve-load.log", help="log of the started server")
@@ -189,6 +232,10 @@ async def main() -> None:
         async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, trust_env=False) as client:
             health = (await client.get("/health")).json()
             load = Load(client, args)
+            for n in range(args.warm_up):
+                a, b = LIKED[(n + 3) % len(LIKED)]
+                await load.ask([{"role": "user", "content": f"I loved {a} and {b}, any sci-fi?"}], 0)
+            load.results.clear()
             try:
                 wall = await load.run()
             except TimeoutError:
