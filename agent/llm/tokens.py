@@ -17,7 +17,6 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from agent.llm.models import ADAPTED, MODELS, model_dir
 
@@ -44,17 +43,30 @@ def tokenizer_dir(model: str | Path, models_dir: Path) -> Path | None:
     return None
 
 
-def load_tokenizer(model: str | Path, models_dir: Path) -> Any | None:
-    """``model``'s tokenizer from this machine (never downloaded), or None. Blocking: seconds
-    the first time transformers is imported."""
+Encode = Callable[[list[str]], list[int]]  # texts -> their token counts, without special tokens
+
+
+def load_tokenizer(model: str | Path, models_dir: Path) -> Encode | None:
+    """A counter with ``model``'s tokenizer from this machine (never downloaded), or None. Blocking.
+
+    A ``tokenizer.json`` is read by the Rust ``tokenizers`` library (about 1 s for gemma's 33 MB,
+    parsed outside the GIL); transformers' AutoTokenizer parses the same file in Python, and held
+    the GIL so long that /health, on the event loop, waited 2.2 s while it loaded. AutoTokenizer is
+    left for tokenizers without that file (sentencepiece models in the Hugging Face cache)."""
+    directory = tokenizer_dir(model, models_dir)
+    if directory is not None and (directory / "tokenizer.json").is_file():
+        from tokenizers import Tokenizer
+
+        fast = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        return lambda texts: [len(e.ids) for e in fast.encode_batch(texts, add_special_tokens=False)]
     from transformers import AutoTokenizer
 
-    source = tokenizer_dir(model, models_dir) or model
     try:
-        return AutoTokenizer.from_pretrained(str(source), local_files_only=True)
+        slow = AutoTokenizer.from_pretrained(str(directory or model), local_files_only=True)
     except (OSError, ValueError) as exc:  # not in the local cache, or not a tokenizer
         log.debug("no tokenizer for %s here: %s", model, exc)
         return None
+    return lambda texts: [len(ids) for ids in slow(texts, add_special_tokens=False)["input_ids"]]
 
 
 class TokenCounter:
@@ -65,7 +77,7 @@ class TokenCounter:
     def __init__(self, served: Callable[[], Awaitable[str | Path | None]], models_dir: Path):
         self._served = served
         self._models_dir = Path(models_dir)
-        self._tokenizer: Any | None = None
+        self._tokenizer: Encode | None = None
         self._settled = False  # loaded, or known to be missing: estimates from then on
         self._retry_at = 0.0  # the server did not name its model: ask again after this (monotonic)
         self._loading = asyncio.Lock()
@@ -79,13 +91,13 @@ class TokenCounter:
             return [estimate(t) for t in texts]
         return await asyncio.to_thread(self._encode, tokenizer, list(texts))
 
-    def _encode(self, tokenizer: Any, texts: list[str]) -> list[int]:
+    def _encode(self, tokenizer: Encode, texts: list[str]) -> list[int]:
         if not texts:
             return []
         with self._encoding:
-            return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+            return tokenizer(texts)
 
-    async def _tokenizer_or_none(self) -> Any | None:
+    async def _tokenizer_or_none(self) -> Encode | None:
         if self._settled or time.monotonic() < self._retry_at:
             return self._tokenizer
         async with self._loading:
