@@ -134,17 +134,20 @@ def guard_model(service: Service, config: ServerConfig) -> CircuitBreaker | None
 
 def warm_up(service: Service) -> ChatCatalogue:
     """Load what the first request would otherwise wait for: every history as matrices, the
-    backbone of the store's scene pair (chosen on validation users now if the store has none: about
-    a minute at ML-1M size, once), the title index, and the MiniLM model behind free-text search."""
+    backbones of the store's scene pair and of its reverse (a chat asking for the source scene:
+    "any comedies?"), each chosen on validation users now if the store has none (about a minute
+    at ML-1M size, once: inside a request it ran past the 30 s deadline), the title index, and the
+    MiniLM model behind free-text search."""
     from agent.candidates import load_scene_data
     from agent.selection import ensure_backbone
 
     data = load_scene_data(service.retriever)
     if data.source and data.target:
-        started = time.perf_counter()
-        choice = ensure_backbone(data, data.source, data.target, progress=False)
-        log.info("backbone for %s -> %s: %s (default ranker %s) in %.1f s", data.source, data.target,
-                 choice.backbone, choice.default_ranker, time.perf_counter() - started)
+        for source, target in ((data.source, data.target), (data.target, data.source)):
+            started = time.perf_counter()
+            choice = ensure_backbone(data, source, target, progress=False)
+            log.info("backbone for %s -> %s: %s (default ranker %s) in %.1f s", source, target,
+                     choice.backbone, choice.default_ranker, time.perf_counter() - started)
     catalogue = ChatCatalogue.build(service.retriever)
     service.retriever.search("warm up the text embedding model", k=1)
     return catalogue
