@@ -67,24 +67,25 @@ async def answer(state: ServerState, request: ChatCompletionRequest) -> ChatAnsw
     card = state.model(request.model)
     retriever, catalogue = state.service.retriever, state.catalogue
     turns = [Turn(m.role, m.text) for m in request.messages]
-    other = await state.off_loop(tasks.reply, turns, catalogue, card.scene)  # a front-end's task, small talk
-    if other is not None:
-        return ChatAnswer(other.text, Understood(target_scene=other.scene, notes=[other.note]))
+    # Fields are the caller's explicit request: checked first (an unknown user or scene is a 404
+    # whatever the message says), and a user_id asks for that user's picks, never small talk.
+    user_id = request.user_id
+    if user_id is not None:
+        retriever.check_user(user_id)
+    asked_scene = state.scene(request.target_scene) if request.target_scene else None
+    if user_id is None:
+        other = await state.off_loop(tasks.reply, turns, catalogue, card.scene)  # a front-end's task, small talk
+        if other is not None:
+            return ChatAnswer(other.text, Understood(target_scene=other.scene, notes=[other.note]))
     seen = await state.off_loop(understand, turns, catalogue, state.reading_limits())
     notes: list[str] = []
 
-    user_id = request.user_id
-    if user_id is not None:
-        retriever.check_user(user_id)  # an unknown user given as a field is an error (404)
-    elif seen.user:
+    if user_id is None and seen.user:
         try:
             user_id = retriever.check_user(seen.user)
         except NotFoundError:
             notes.append(f"There is no user {seen.user!r} in {retriever.dataset}.")
-    if request.target_scene:
-        target = state.scene(request.target_scene)
-    else:
-        target = seen.scene or card.scene or seen.earlier_scene or catalogue.default_target(seen.likes)
+    target = asked_scene or seen.scene or card.scene or seen.earlier_scene or catalogue.default_target(seen.likes)
 
     likes = [i for i in seen.likes if i.scene in retriever.scenes]
     outside = [i for i in seen.likes if i.scene not in retriever.scenes]
