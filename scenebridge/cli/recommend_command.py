@@ -43,6 +43,10 @@ def recommend(
     n_candidates: Annotated[int, typer.Option("--n-candidates", min=2, max=100,
                                               help="Candidates generated for the ranker.")] = 20,
     explain: Annotated[bool, typer.Option(help="Explain each recommendation.")] = True,
+    explanations: Annotated[str, typer.Option(
+        "--explanations", help="evidence: a sentence built from the evidence, no model call (ms, all true by the checks); "
+        "llm: the model words each one, used where it passes the checks (seconds each on a CPU; "
+        "docs/results.md, 'Explanation quality').")] = "evidence",
     llm_url: LlmUrlOption = None,
     store: StoreOption = None,
     chroma_url: ChromaUrlOption = None,
@@ -55,6 +59,9 @@ def recommend(
     from agent.requests import RecommendRequest
     from core.errors import ScenebridgeError
 
+    if explanations not in ("llm", "evidence"):
+        raise ScenebridgeError(f"unknown --explanations {explanations!r}", hint="use evidence or llm",
+                               param="explanations")
     split = lambda text: [part.strip() for part in text.split(";") if part.strip()]  # noqa: E731
     try:
         request = RecommendRequest(
@@ -65,17 +72,20 @@ def recommend(
     except ValueError as exc:
         raise ScenebridgeError(str(exc).splitlines()[-1], hint="use --user ID or --likes \"Title; Title\"",
                                param="user") from None
-    result = asyncio.run(_run(request, llm_url, store, dataset))
+    result = asyncio.run(_run(request, llm_url, store, dataset, explanations))
     if json_output:
         print_json(result)
         return
     _print(result)
 
 
-async def _run(request, llm_url, store, dataset):
+async def _run(request, llm_url, store, dataset, explanations: str = "evidence"):
+    from agent.explain import Explainer
     from agent.service import open_service
 
     async with open_service(store_path(store), dataset=dataset, llm_url=llm_url, progress=True) as service:
+        if explanations == "evidence":  # as `scenebridge serve` does: no model time spent on wording
+            service.recommender.explainer = Explainer(None)
         return await service.recommend(request)
 
 
