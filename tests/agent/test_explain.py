@@ -24,18 +24,10 @@ from agent.explain import (
     explanation_schema,
 )
 from agent.llm import Completion, LLMBadOutput, LLMTimeout, LLMUnavailable
-from core.data.dataset import item_from_row
-from core.domain import Item
 from core.titles import display_title, shown_title
 from tests.agent.fake_llm import FakeLLM
 
 USER, TARGET_ITEM = "100k_5", "Contact (1997)"
-
-
-@pytest.fixture(scope="module")
-def catalogue(ml100k, ml100k_split) -> dict[str, Item]:
-    scenes = ml100k_split.item_scene
-    return {i: item_from_row(i, row).model_copy(update={"scene": scenes.get(i)}) for i, row in ml100k.items.iterrows()}
 
 
 @pytest.fixture(scope="module")

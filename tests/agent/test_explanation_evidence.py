@@ -9,16 +9,8 @@ import pytest
 
 from agent.candidates import Attribution, Contribution, UserEvidence, attribute, generate_candidates, user_evidence
 from agent.explain import LOVED, answer_evidence
-from core.data.dataset import item_from_row
-from core.domain import Item
 
 SOURCE, TARGET = "Comedy", "Sci-Fi"
-
-
-@pytest.fixture(scope="module")
-def catalogue(ml100k, ml100k_split) -> dict[str, Item]:
-    scenes = ml100k_split.item_scene
-    return {i: item_from_row(i, row).model_copy(update={"scene": scenes.get(i)}) for i, row in ml100k.items.iterrows()}
 
 
 @pytest.fixture(scope="module")

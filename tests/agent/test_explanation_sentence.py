@@ -13,17 +13,10 @@ import pytest
 from agent.candidates import attribute, generate_candidates, user_evidence
 from agent.explain import Contributor, ItemEvidence, answer_evidence, check_explanation, evidence_sentence
 from agent.explain.sentence import SHAPES, sentence_context
-from core.data.dataset import item_from_row
 from core.domain import Item
 from core.titles import shown_title
 
 SOURCE, TARGET = "Comedy", "Sci-Fi"
-
-
-@pytest.fixture(scope="module")
-def catalogue(ml100k, ml100k_split) -> dict[str, Item]:
-    scenes = ml100k_split.item_scene
-    return {i: item_from_row(i, row).model_copy(update={"scene": scenes.get(i)}) for i, row in ml100k.items.iterrows()}
 
 
 @pytest.fixture(scope="module")
