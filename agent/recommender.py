@@ -58,11 +58,14 @@ class Explaining:
     they run concurrently, read here in rank order. ``head`` is the answer as ranked, without
     explanations; ``explained()`` gives each item once its explanation is written; ``result()``
     the whole answer, as ``Recommender.recommend`` returns it. Whoever stops reading early calls
-    ``cancel()``: the explanations left are given up."""
+    ``cancel()``: the explanations left are given up. ``items``: every item the answer names (the
+    ranked ones and the user's items their evidence may cite), read from the store before the
+    answer starts, so that writing it reads nothing more (a store lost mid-answer cannot break it)."""
 
     def __init__(self, head: Recommendation, explaining: dict[str, asyncio.Task[Explanation]], *,
-                 llm: LLMBackend | None, started: float, clock: float):
+                 llm: LLMBackend | None, started: float, clock: float, items: dict[str, Item] | None = None):
         self.head = head
+        self.items = items or {}
         self._tasks = explaining
         self._llm = llm
         self._started, self._clock = started, clock  # perf_counter at the request's start, at explaining's
@@ -190,8 +193,9 @@ class Recommender:
         clock = time.perf_counter()
         top = ranking.item_ids[: request.k]
         items = {i.item_id: i for i in self.retriever.items(top)}
-        explaining = (await self._explain(plan.data, plan.evidence, top, items, plan.history)
-                      if request.explain else {})
+        explaining: dict[str, asyncio.Task[Explanation]] = {}
+        if request.explain:
+            explaining, items = await self._explain(plan.data, plan.evidence, top, items, plan.history)
         head = Recommendation(
             user=request.user_id, likes=request.likes, target_scene=plan.target, source_scene=plan.source,
             items=[RecommendedItem(item_id=item_id, title=items[item_id].title, rank=rank,
@@ -200,7 +204,7 @@ class Recommender:
             ranker=ranking.ranker, prompt=ranking.prompt, model=self.llm.model if self.llm else None,
             fallback=ranking.fallback, timings=timings, candidates=plan.candidates, errors=ranking.errors,
         )
-        return Explaining(head, explaining, llm=self.llm, started=started, clock=clock)
+        return Explaining(head, explaining, llm=self.llm, started=started, clock=clock, items=items)
 
     def _plan(self, request: RecommendRequest, timings: dict[str, float]) -> _Plan:
         """Everything before the model call (synchronous; ``timings`` gets its laps)."""
@@ -293,21 +297,25 @@ class Recommender:
         return await ranker.rank(ranking_request)
 
     async def _explain(self, data, evidence: UserEvidence, top: list[str], items: dict[str, Item],
-                       history: list[HistoryEntry]) -> dict[str, asyncio.Task[Explanation]]:
+                       history: list[HistoryEntry]) -> tuple[dict[str, asyncio.Task[Explanation]], dict[str, Item]]:
         """Each item's evidence is what made the backbone score it: the user's own items with the
         largest parts of its score, and their shares. Each item's explanation is a task of its
-        own, started here: they run concurrently, and are read in rank order (``Explaining``)."""
-        prepared = await asyncio.to_thread(self.answer_evidence, data, evidence, top, items, history)
+        own, started here: they run concurrently, and are read in rank order (``Explaining``).
+        With the tasks, ``items`` topped up with the items the evidence cites."""
+        known = dict(items)
+        prepared = await asyncio.to_thread(self.answer_evidence, data, evidence, top, known, history)
         history_ids = {e.item_id for e in history}
-        return {i: asyncio.ensure_future(self.explainer.explain(prepared[i], history_ids)) for i in top}
+        return {i: asyncio.ensure_future(self.explainer.explain(prepared[i], history_ids)) for i in top}, known
 
     def answer_evidence(self, data: SceneData, evidence: UserEvidence, top: list[str], items: dict[str, Item],
                         history: list[HistoryEntry]) -> dict[str, ItemEvidence]:
         """Each top item's evidence (agent/explain/evidence.py): the backbone's attributions, the
-        person's ratings of them, the counts (CPU and store reads: call it in a worker thread)."""
+        person's ratings of them, the counts (CPU and store reads: call it in a worker thread).
+        ``items`` (the top ones at least) gets the cited items added."""
         attributions = attribute(data, evidence, top, top=self.explanation_evidence)
         cited = sorted({c.item_id for a in attributions.values() for c in a.contributions} - set(items))
-        known = {**items, **({i.item_id: i for i in self.retriever.items(cited)} if cited else {})}
+        if cited:
+            items.update({i.item_id: i for i in self.retriever.items(cited)})
         # Named likes carry a stand-in rating of 5 (``evidence`` above) that nobody gave.
         ratings = {e.item_id: e.rating for e in history} if evidence.user_id is not None else {}
-        return answer_evidence(data, evidence, top, attributions, known, ratings)
+        return answer_evidence(data, evidence, top, attributions, items, ratings)

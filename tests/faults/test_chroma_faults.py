@@ -216,8 +216,8 @@ def test_chroma_restarted_under_load(chroma, served, serving):
         clients = [pool.submit(keep_asking, server, done, answers, n) for n in range(IN_FLIGHT)]
         try:
             time.sleep(2.0)
+            killed = time.monotonic()  # before the signal: answers already in flight may meet it
             chroma.kill()
-            killed = time.monotonic()
             time.sleep(OUTAGE_S)
             chroma.start()
             back = time.monotonic()

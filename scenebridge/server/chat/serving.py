@@ -193,14 +193,14 @@ def _streamed(state: ServerState, request: ChatCompletionRequest, explaining: Ex
         """The Markdown of ``render.recommendations``, piece by piece as the explanations come in."""
         head = explaining.head
         recs = head.items
+        known = explaining.items  # read before the status line: writing needs the store no more
         try:
-            ranked = await _items(state, [rec.item_id for rec in recs])
-            yield render.header(head, likes=likes) + (render.title(recs[0], ranked) if recs else "")
+            yield render.header(head, likes=likes) + (render.title(recs[0], known) if recs else "")
             n = 0
             async for rec in explaining.explained():
                 n += 1
-                named = {**ranked, **await _items(state, rec.evidence)}
-                piece = render.reasons(rec, named) + (render.title(recs[n], ranked) if n < len(recs) else "")
+                named = {**known, **await _items(state, [i for i in rec.evidence if i not in known])}
+                piece = render.reasons(rec, named) + (render.title(recs[n], known) if n < len(recs) else "")
                 if piece:
                     yield piece
             result = await explaining.result()
