@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     )
     llm_host: str = Field(default="127.0.0.1", description="Host the local vLLM server listens on.")
     llm_port: int = Field(default=8011, ge=1, le=65535, description="Port of the local vLLM server.")
+    chat_llm_port: int = Field(default=8012, ge=1, le=65535,
+                               description="Port of the local instruct model ('scenebridge llm serve --chat').")
+    chat_llm_model: str = Field(default="qwen2.5-coder-0.5b-instruct",
+                                description="Packaged instruct model 'scenebridge llm serve --chat' serves.")
     llm_model: str = Field(
         default="gemma-3-270m",
         description="Model the local server serves: a packaged model's name (scenebridge model "
@@ -105,6 +109,10 @@ class Settings(BaseSettings):
     @property
     def local_llm_url(self) -> str:
         return f"http://{self.llm_host}:{self.llm_port}/v1"
+
+    @property
+    def local_chat_llm_url(self) -> str:
+        return f"http://{self.llm_host}:{self.chat_llm_port}/v1"
 
 
 @lru_cache(maxsize=1)

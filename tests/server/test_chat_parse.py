@@ -108,6 +108,10 @@ REFINEMENTS = [
     ("more", "more", True), ("more recent ones", "more", False), ("give me 3 films before 1980", "max_year", 1979),
     ("give me 3 films before 1980", "k", 3), ("anything from the 80s", "min_year", 1980),
     ("since 1990", "min_year", 1990), ("recommend for user 100k_1", "user", "100k_1"),
+    # Counts before a scene's name, and in words (never "one": "the first one").
+    ("Name 4 sci-fi films", "k", 4), ("I liked Clerks. 3 sci-fi films?", "k", 3),
+    ("Could you suggest five science fiction films?", "k", 5), ("List ten comedies", "k", 10),
+    ("Clerks, especially the first one. Sci-fi?", "k", None), ("I am 30 - love Clerks", "k", None),
 ]
 # What people say about what the picks should be (phrases beyond the labelled set's):
 # (text, likes, excludes, scene, genres, avoided genres).
@@ -131,11 +135,17 @@ CONSTRAINTS = [
     ("I liked the 1954 Sabrina", ["Sabrina (1954)"], [], None, [], []),  # a year before the title
     ("Liked The Nutty Professor with Eddie Murphy. Sci-fi?", ["Nutty Professor, The (1996)"], [], "Sci-Fi", [], []),
     ("Not Star Wars, I've seen it. Anything else in sci-fi?", [], ["Star Wars (1977)"], "Sci-Fi", [], []),
+    ("Sci-fi other than Star Wars and Contact", [], ["Star Wars (1977)", "Contact (1997)"], "Sci-Fi", [], []),
+    ("I liked Clerks. I want sci-fi that isn't scary.", ["Clerks (1994)"], [], "Sci-Fi", [], ["Horror"]),
+    ("Clerks isn't bad. Sci-fi?", ["Clerks (1994)"], [], "Sci-Fi", [], []),  # "isn't" negates genre words only
 ]
 YEARS = [
     ("Sci-fi from the seventies", 1970, 1979), ("anything from the late 80s", 1980, 1989),
     ("Sci-fi between 1980 and 1990?", 1980, 1990), ("from 1970 to 1985 please", 1970, 1985),
     ("sci-fi, 1960-1969", 1960, 1969), ("before 1980, but between nothing", None, 1979),
+    # A negated bound turns over, and leaves no title out.
+    ("What comedies would I enjoy? Nothing from before 1980.", 1980, None), ("Not before 1980", 1980, None),
+    ("No films older than 1980 please", 1980, None), ("Sci-fi, but nothing after 1995!", None, 1995),
 ]
 TOPICS = [
     ("I loved Groundhog Day. Any sci-fi about time travel?", ["time travel"]),

@@ -21,8 +21,8 @@ from scenebridge.server.chat.words import Token
 
 PHRASE_END = r"(?=\s*(?:[,.;:!?\n—–]|\s-\s|\b(?:and|or|nor|but|please|thanks|though)\b|$))"
 NEGATION = re.compile(
-    r"\b(?P<word>not|no|without|except|excluding|exclude|skip|avoid(?:ing)?|nothing like|anything but|nothing|less|fewer|"
-    r"(?:do|did|does)\s*n[o']?t\s+(?:like|want|enjoy)|hated?|dislike[sd]?|can'?t stand)\s+"
+    r"\b(?P<word>not|no|without|except|excluding|exclude|other than|apart from|skip|avoid(?:ing)?|nothing like|anything but|nothing|less|fewer|"
+    r"(?:do|did|does)\s*n[o']?t\s+(?:like|want|enjoy)|(?:is|are|was|were)n['’]?t|hated?|dislike[sd]?|can'?t stand)\s+"
     r"(?:any(?:thing)?\s+|more\s+|the\s+movies?\s+|the\s+films?\s+)?(?P<phrase>[^,.;:!?\n]+?)" + PHRASE_END,
     re.IGNORECASE)
 # The next item of a negated list: "without war or action", "no horror, war or gore".
@@ -31,6 +31,13 @@ NEGATED_MORE = re.compile(r"\s*(?P<sep>,\s*(?:(?:or|nor|and)\s+)?|(?:or|nor|and)
 EVERY = frozenset({"no", "without", "nothing", "nothing like", "anything but"})  # "no Star Trek": all of them
 MODERATING = frozenset({"less", "fewer"})  # "less violent", "fewer explosions": genres to avoid, never titles
 PRONOUNS = frozenset("i we you he she they it that this my our me".split())
+COPULA = re.compile(r"(?:is|are|was|were)n['’]?t")  # negates genre words only
+# A negated year bound turns over: "nothing from before 1980" asks for 1980 on, "no films after
+# 1995" for up to 1995. Never a title search.
+NEGATED_YEARS = re.compile(
+    r"^(?:(?:films?|movies?|stuff|ones?)\s+)?(?:(?:from|made|released|set)\s+)?"
+    r"(?:(?P<before>before|older\s+than|earlier\s+than|prior\s+to|pre)|(?P<after>after|newer\s+than|later\s+than|"
+    r"since|post))[\s-]+(?P<year>\d{4})$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,7 @@ class Negated:
     genres: tuple[str, ...] = ()
     said: int = -1  # where the negation's own words start ("hated", "without"); -1: ``start``
     titles: bool = True  # whether it may name titles ("less violent" does not)
+    years: tuple[int | None, int | None] | None = None  # a year bound turned over: (min_year, max_year)
 
     @property
     def span(self) -> tuple[int, int]:
@@ -69,7 +77,16 @@ def negated_phrases(text: str, tokens: list[Token], genres: GenreNames) -> list[
             continue  # read already, as part of the list before it
         word = " ".join(match.group("word").lower().split())
         start, end = match.span("phrase")
-        head = Negated(start, end, word in EVERY, genres_in(start, end), match.start(), word not in MODERATING)
+        bound = NEGATED_YEARS.match(text[start:end].strip())
+        if bound is not None:
+            year = int(bound.group("year"))
+            span = (year, None) if bound.group("before") else (None, year)
+            found.append(Negated(start, end, False, (), match.start(), titles=False, years=span))
+            continue
+        named = genres_in(start, end)
+        if COPULA.fullmatch(word) and not named:
+            continue  # "that isn't scary" avoids Horror; "Big isn't bad" leaves nothing out
+        head = Negated(start, end, word in EVERY, named, match.start(), word not in MODERATING)
         found.append(head)
         while (more := NEGATED_MORE.match(text, end)) is not None:
             start, end = more.span("phrase")

@@ -202,6 +202,8 @@ class MessageParser:
         refined = read_refinements(masked)
         for name in ("older", "newer", "more", "min_year", "max_year", "k", "user"):
             setattr(intent, name, getattr(refined, name))
+        for bound in (n.years for n in negated if n.years and intent.min_year is None and intent.max_year is None):
+            intent.min_year, intent.max_year = bound  # "nothing from before 1980": 1980 on
         read = list(refined.spans)
         if intent.language == "en":  # the store's texts are English: a topic in another language finds nothing
             read += [(tokens[m.first].start, tokens[m.last].end) for m in genre_mentions]

@@ -25,9 +25,17 @@ DECADE_WORD = re.compile(r"\b(?:the\s+(?:(?:early|mid|late)[\s-]+)?(?:nineteen[\
                          re.IGNORECASE)
 BETWEEN = re.compile(r"\b(?:between|from)\s+(?:the\s+years?\s+)?(\d{4})\s*(?:and|to|until|till|through|-|–)\s*"
                      r"(\d{4})\b|\b(\d{4})\s*[-–]\s*(\d{4})\b", re.IGNORECASE)
-COUNT = re.compile(r"\b(?:top|give me|show me|list|recommend|suggest)\s+(\d{1,2})\b|"
-                   r"\b(\d{1,2})\s+(?:more\s+)?(?:films?|movies?|titles?|picks?|recommendations?|"
-                   r"suggestions?|options?|ideas?|more|others)\b", re.IGNORECASE)
+# A count: digits or a word from two to twenty ("one" is too common: "the first one"), after a verb
+# of asking, before a film word, or before a scene name (masked: "Name 4 sci-fi films" reads
+# "Name 4    -        ").
+NUMBER_WORDS = {w: n for n, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve "
+                                           "thirteen fourteen fifteen sixteen seventeen eighteen nineteen "
+                                           "twenty".split()) if n >= 2}
+_NUMBER = r"(\d{1,2}|" + "|".join(NUMBER_WORDS) + r")"
+COUNT = re.compile(r"\b(?:top|give me|show me|list|name|recommend|suggest|want|need|get me|pick|find me)\s+"
+                   + _NUMBER + r"\b|\b" + _NUMBER + r"\s+(?:more\s+)?(?:films?|movies?|titles?|picks?|"
+                   r"recommendations?|suggestions?|options?|ideas?|more|others)\b|\b" + _NUMBER
+                   + r"(?=\s{2,}|\s+-\s{2,})", re.IGNORECASE)
 USER = re.compile(r"\buser(?:\s+id)?\s*[:#]?\s*([A-Za-z0-9][\w.-]*\d[\w.-]*)", re.IGNORECASE)
 
 
@@ -74,7 +82,8 @@ def read_refinements(masked: str) -> Refinements:
     read += [m.span() for pattern in (DECADE, DECADE_WORD) for m in pattern.finditer(masked)]
     count = COUNT.search(masked)
     if count:
-        found.k = int(count.group(1) or count.group(2))
+        number = next(g for g in count.groups() if g)
+        found.k = int(number) if number.isdigit() else NUMBER_WORDS[number.lower()]
         read.append(count.span())
     user = USER.search(masked)
     if user:

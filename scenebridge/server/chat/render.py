@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from agent.rankers import LLM_RANKERS
 from agent.requests import Recommendation, RecommendedItem
 from core.domain import Item
 from core.titles import display_title, normalize_title, shown_title
@@ -85,9 +86,16 @@ def footer(result: Recommendation, notes: list[str]) -> str:
     lines.extend(note(n) for n in notes)
     if notes:
         lines.append("")
-    model = f"{result.model}, {result.ranker}" if result.model else result.ranker
-    lines.append(f"_Ranked from {result.candidates} candidates ({md(model)})._ {md(REFINE)}")
+    lines.append(f"_Ranked from {result.candidates} candidates ({md(_who(result))})._ {md(REFINE)}")
     return "\n".join(lines)
+
+
+def _who(result: Recommendation) -> str:
+    """The ranker, and the model only where it did work: it ranked (no fallback), or it worded an
+    explanation. The backbone with evidence sentences names no model: none chose or wrote anything."""
+    worked = (result.ranker in LLM_RANKERS and not result.fallback) or any(
+        i.explanation_source == "llm" for i in result.items)
+    return f"{result.model}, {result.ranker}" if result.model and worked else result.ranker
 
 
 def help_answer(*, scene: str, popular: list[Item], examples: list[Item], unknown: list[Unresolved],

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -26,8 +27,9 @@ from core.domain import Item
 from core.errors import NotFoundError, ScenebridgeError
 from core.titles import shown_title
 from scenebridge.server import recommendations
-from scenebridge.server.chat import constraints, render, tasks
+from scenebridge.server.chat import constraints, model_intent, render, tasks
 from scenebridge.server.chat.conversation import Turn, Understanding, understand
+from scenebridge.server.chat.intent import from_understanding
 from scenebridge.server.errors import error_payload
 from scenebridge.server.limits import RequestTimedOut
 from scenebridge.server.protocol import (
@@ -45,6 +47,8 @@ from scenebridge.server.protocol import (
     completion_id,
 )
 from scenebridge.server.state import ServerState
+
+log = logging.getLogger("scenebridge.server")
 
 
 @dataclass
@@ -78,6 +82,8 @@ async def answer(state: ServerState, request: ChatCompletionRequest) -> ChatAnsw
         if other is not None:
             return ChatAnswer(other.text, Understood(target_scene=other.scene, notes=[other.note]))
     seen = await state.off_loop(understand, turns, catalogue, state.reading_limits())
+    if state.reader is not None:
+        seen = await _with_model_reading(state, turns, seen)
     notes: list[str] = []
 
     if user_id is None and seen.user:
@@ -145,6 +151,25 @@ async def answer(state: ServerState, request: ChatCompletionRequest) -> ChatAnsw
     named = {rec.item_id for rec in result.items} | {e for rec in result.items for e in rec.evidence}
     items = {i.item_id: i for i in retriever.items(sorted(named))}
     return ChatAnswer(render.recommendations(result, items, likes=likes, notes=notes), understood, result)
+
+
+async def _with_model_reading(state: ServerState, turns: list[Turn], seen: Understanding) -> Understanding:
+    """The rules' reading, with the fields they left empty filled by the instruct model where the
+    request's words support it (model_intent.merge); within SCENEBRIDGE_CHAT_LLM_TIMEOUT_S and the
+    request's own time, past which, or on any failure of the model, the rules' reading stands."""
+    left = time_left()
+    budget = state.config.chat_llm_timeout_s if left is None else min(state.config.chat_llm_timeout_s, left)
+    try:
+        reading = await asyncio.wait_for(state.reader.read(turns, state.catalogue), budget)
+    except TimeoutError:
+        log.warning("the instruct model did not read the request within %.1f s: the rules' reading stands", budget)
+        return seen
+    if reading.intent is None:
+        log.warning("the instruct model's reading is not usable (%s): the rules' reading stands", reading.error)
+        return seen
+    merged = await state.off_loop(model_intent.merge, from_understanding(seen), reading.intent, turns,
+                                  state.catalogue)
+    return model_intent.understanding(seen, merged, state.catalogue)
 
 
 async def _recommend(state: ServerState, request: RecommendRequest) -> Recommendation:

