@@ -143,8 +143,11 @@ class Recommender:
     def evidence(self, request: RecommendRequest, source: str, target: str) -> tuple[UserEvidence, list[HistoryEntry], list[HistoryEntry]]:
         """The person's source items and target history, from the store or from liked titles."""
         if request.user_id is not None:
-            source_history = self.retriever.history(request.user_id, source).entries
-            target_history = self.retriever.history(request.user_id, target).entries
+            hidden = set(request.withhold)
+            source_history = [e for e in self.retriever.history(request.user_id, source).entries
+                              if e.item_id not in hidden]
+            target_history = [e for e in self.retriever.history(request.user_id, target).entries
+                              if e.item_id not in hidden]
         else:
             liked = [self.retriever.resolve(title) for title in request.likes]
             source_history = [HistoryEntry(item_id=i.item_id, timestamp=n, rating=5.0)

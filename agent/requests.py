@@ -70,6 +70,9 @@ class RecommendRequest(RecommendQuery):
     the HTTP server keeps the defaults)."""
 
     n_candidates: int = Field(default=20, ge=2, le=100, description="Candidates generated for the ranker.")
+    withhold: list[str] = Field(default_factory=list, description="The person's own items left out of their "
+                                "history (an evaluation's held-out item: neither the ranking nor the explanation "
+                                "may see it).")
     permutations: int = Field(default=1, ge=1, le=10)
     topic: str | None = Field(default=None, description="What the picks should be about (\"time travel\", "
                               "\"thoughtful\"): matched to the items' documents and fused with the backbone's "

@@ -130,7 +130,7 @@ async def run(config: RunConfig, out: Path, *, progress: bool = True) -> Path:
 
             await asyncio.gather(*(one(c) for c in todo))
         if config.explain_users:
-            await explain_cases(service, data, cases[: config.explain_users], config, out, progress=progress)
+            await explain_cases(service, cases[: config.explain_users], config, out, progress=progress)
         from evals.report import write_report
 
         add_wall_time(out, time.perf_counter() - started)
@@ -138,7 +138,7 @@ async def run(config: RunConfig, out: Path, *, progress: bool = True) -> Path:
     return out
 
 
-async def explain_cases(service: Service, data, cases: list[Case], config: RunConfig, out: Path, *,
+async def explain_cases(service: Service, cases: list[Case], config: RunConfig, out: Path, *,
                         progress: bool) -> None:
     """Explain each case's top 3 and check them (explanations.jsonl; resumable like rows)."""
     from agent.llm.server import served_models
@@ -155,11 +155,13 @@ async def explain_cases(service: Service, data, cases: list[Case], config: RunCo
         for case in tqdm(cases, desc="explaining", unit="user", disable=not progress):
             if case.user_id in done:
                 continue
+            # The store holds the held-out item in the person's history: withheld, as from the ranking.
             result = await service.recommend(RecommendRequest(
                 user_id=case.user_id, target_scene=config.target, source_scene=config.source,
-                candidates=list(case.order), k=3, explain=True,
+                candidates=list(case.order), k=3, explain=True, withhold=[case.held_out],
                 ranker=config.ranker if service.llm or config.ranker not in LLM_RANKERS else "popularity"))
-            history = {e.item_id for e in data.history(case.user_id, config.source)}
+            # What the person had (source items and target history): what an explanation may cite.
+            history = {i.item_id for i in case.evidence.source_items} | set(case.evidence.target_history)
             checks = []
             for rec in result.items:
                 item, *evidence = service.retriever.items([rec.item_id, *rec.evidence])

@@ -2,7 +2,8 @@
 
 Both backbones' scores are sums over the user's evidence items (EASE: x_i B_ij exactly; iALS:
 ``implicit``'s ``explain``, the fold-in's linear pieces), so an item's ``contributions`` add up
-to its score, and the items named are only ever items of the user's evidence.
+to its score (but for an item's part in its own score, which is never named), and the items
+named are only ever items of the user's evidence.
 """
 
 from __future__ import annotations
@@ -41,11 +42,14 @@ class Attributing:
         parts, evidence = self.contributions(data, query, item_ids)
         out = {}
         for n, item_id in enumerate(item_ids):
-            column = parts[:, n]
+            score = float(parts[:, n].sum())
+            # An item the person has rated themself (a candidate given by the caller) is never its
+            # own evidence: "you gave it a 1" is no reason to recommend it (iALS gives it a part).
+            column = np.where(np.asarray(evidence) == item_id, 0.0, parts[:, n])
             positive = float(column[column > 0].sum())
             best = np.argsort(-column, kind="stable")[:top]
             out[item_id] = Attribution(
-                item_id=item_id, model=self.name, score=float(column.sum()),
+                item_id=item_id, model=self.name, score=score,
                 contributions=[Contribution(item_id=evidence[i], value=float(column[i]),
                                             share=float(column[i] / positive) if positive > 0 else 0.0)
                                for i in best if column[i] > 0])

@@ -106,9 +106,14 @@ class ChatCompletionRequest(BaseModel):
 
     @model_validator(mode="after")
     def _asks_something(self) -> ChatCompletionRequest:
-        if not any(m.role == "user" and m.text.strip() for m in self.messages):
-            raise ParamError("messages", "the conversation has no user message with text")
+        # A front-end's task may come as a system message alone (LibreChat's titles, with its
+        # titleMessageRole "system"): the chat layer tells it, or refuses it then (NO_USER_MESSAGE).
+        if not any(m.role in ("user", "system", "developer") and m.text.strip() for m in self.messages):
+            raise ParamError("messages", NO_USER_MESSAGE)
         return self
+
+
+NO_USER_MESSAGE = "the conversation has no user message with text"
 
 
 class Usage(BaseModel):

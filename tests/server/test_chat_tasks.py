@@ -187,6 +187,12 @@ def test_emoji_tool_choice_and_librechat_titles(client):
     assert title == "Sci-Fi like Groundhog Day & Annie Hall"  # LibreChat takes the whole content as the title
     structured = json.loads(ask(client, LIBRECHAT_STRUCTURED.format(ask=ASK, answer=ANSWER))[0])
     assert structured == {"language": "English", "title": "Sci-Fi like Groundhog Day & Annie Hall"}
+    # LibreChat's titleMessageRole "system": the title prompt is the only message.
+    alone = client.chat.completions.create(model="scenebridge", messages=[
+        {"role": "system", "content": LIBRECHAT_TITLE.format(ask=ASK, answer=ANSWER)}])
+    assert alone.choices[0].message.content == title
+    with pytest.raises(openai.BadRequestError, match="no user message"):  # system text that is no task
+        client.chat.completions.create(model="scenebridge", messages=[{"role": "system", "content": "Be brief."}])
     tools = client.chat.completions.create(model="scenebridge", messages=[
         {"role": "system", "content": "Available Tools: []\n\nReturn only the JSON object: {\"tool_calls\": []}"},
         {"role": "user", "content": "Query: I loved Alien"}])

@@ -34,6 +34,7 @@ from scenebridge.server.errors import error_payload
 from scenebridge.server.limits import RequestTimedOut
 from scenebridge.server.protocol import (
     MAX_K,
+    NO_USER_MESSAGE,
     AssistantMessage,
     ChatCompletion,
     ChatCompletionChunk,
@@ -81,6 +82,8 @@ async def answer(state: ServerState, request: ChatCompletionRequest) -> ChatAnsw
         other = await state.off_loop(tasks.reply, turns, catalogue, card.scene)  # a front-end's task, small talk
         if other is not None:
             return ChatAnswer(other.text, Understood(target_scene=other.scene, notes=[other.note]))
+    if not any(t.role == "user" and t.text.strip() for t in turns):  # system messages that are no task
+        raise ScenebridgeError(NO_USER_MESSAGE, param="messages", hint="add a user message saying what you liked")
     seen = await state.off_loop(understand, turns, catalogue, state.reading_limits())
     if state.reader is not None:
         seen = await _with_model_reading(state, turns, seen)

@@ -175,6 +175,15 @@ def test_attributions_add_up_to_the_score_and_name_only_the_users_items(scene_da
     assert resolve(scene_data, evidence).user_row is not None
 
 
+@pytest.mark.parametrize("generator", ["ease", "ials"])
+def test_an_item_the_person_rated_is_never_its_own_evidence(scene_data, evidence, generator):
+    """A caller may give candidates the person has rated (an evaluation's held-out item, shown
+    to them again): "you gave it a 1" is no reason, and no attribution names the item itself."""
+    own = list(evidence.target_history)[:10] or [i.item_id for i in evidence.source_items][:10]
+    explained = attribute(scene_data, evidence, own, generator=generator, top=1000)
+    assert own and all(c.item_id != item for item in own for c in explained[item].contributions)
+
+
 def test_ease_attribution_is_x_times_b_exactly(scene_data, evidence):
     """The parts are x_i B_ij of the fit without the user's row: summed they give the score."""
     spec = {"name": "ease", "config": {"l2": 300.0}}
