@@ -146,6 +146,7 @@ YEARS = [
     # A negated bound turns over, and leaves no title out.
     ("What comedies would I enjoy? Nothing from before 1980.", 1980, None), ("Not before 1980", 1980, None),
     ("No films older than 1980 please", 1980, None), ("Sci-fi, but nothing after 1995!", None, 1995),
+    ("我喜欢《Clerks》，有没有八十年代的科幻电影？", 1980, 1989), ("90年代的喜剧", 1990, 1999),
 ]
 TOPICS = [
     ("I loved Groundhog Day. Any sci-fi about time travel?", ["time travel"]),

@@ -1,7 +1,7 @@
 """What a message refines about the list: older / newer than the last one, more of it, a count, a
 user, and years: a decade ("the 80s", "90's", "the seventies", "the late 70s": the whole decade),
 "between 1980 and 1990" (both included), before or after a year ("before 1970": up to 1969,
-"since 1990": from 1990). Read on a message whose titles, scene names and negations are masked.
+"since 1990": from 1990), and Chinese decades ("八十年代"). Read on a message whose titles, scene names and negations are masked.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ DECADE_WORDS = {"twenties": 1920, "thirties": 1930, "forties": 1940, "fifties": 
 DECADE_WORD = re.compile(r"\b(?:the\s+(?:(?:early|mid|late)[\s-]+)?(?:nineteen[\s-]*)?|nineteen[\s-]*)("
                          + "|".join(DECADE_WORDS) + r")\b",
                          re.IGNORECASE)
+# Chinese decades: "八十年代" / "80年代" / "1980年代" (the 1980s; 一 to 九 read as the 1910s-1990s).
+DECADE_ZH = re.compile(r"(?:(19|20)?([1-9])0|([一二三四五六七八九])十)年代")
+ZH_DIGITS = {c: n for n, c in enumerate("一二三四五六七八九", start=1)}
 BETWEEN = re.compile(r"\b(?:between|from)\s+(?:the\s+years?\s+)?(\d{4})\s*(?:and|to|until|till|through|-|–)\s*"
                      r"(\d{4})\b|\b(\d{4})\s*[-–]\s*(\d{4})\b", re.IGNORECASE)
 # A count: digits or a word from two to twenty ("one" is too common: "the first one"), after a verb
@@ -71,15 +74,18 @@ def read_refinements(masked: str) -> Refinements:
         year = int(match.group(2))
         found.min_year = year if match.group(1).lower() == "since" else year + 1
         read.append(match.span())
-    decade, words = DECADE.search(masked), DECADE_WORD.search(masked)
-    if (decade or words) and found.min_year is None and found.max_year is None:
+    decade, words, chinese = DECADE.search(masked), DECADE_WORD.search(masked), DECADE_ZH.search(masked)
+    if (decade or words or chinese) and found.min_year is None and found.max_year is None:
         if decade:
             century = int(decade.group(1)) if decade.group(1) else (19 if int(decade.group(2)) >= 2 else 20)
             found.min_year = century * 100 + int(decade.group(2)) * 10
-        else:
+        elif words:
             found.min_year = DECADE_WORDS[words.group(1).lower()]
+        else:
+            tens = int(chinese.group(2)) if chinese.group(2) else ZH_DIGITS[chinese.group(3)]
+            found.min_year = int(chinese.group(1) or 19) * 100 + tens * 10
         found.max_year = found.min_year + 9
-    read += [m.span() for pattern in (DECADE, DECADE_WORD) for m in pattern.finditer(masked)]
+    read += [m.span() for pattern in (DECADE, DECADE_WORD, DECADE_ZH) for m in pattern.finditer(masked)]
     count = COUNT.search(masked)
     if count:
         number = next(g for g in count.groups() if g)
