@@ -139,3 +139,53 @@ def test_the_live_instruct_model_reads_records_and_the_merge_is_never_worse_than
 
 async def _read_all(reader: IntentModel, rows, known):
     return [await reader.read(row.turns, known) for row in rows]
+
+
+# -- the server, with an instruct model beside the rules ----------------------------------------
+ASK_WITH_COUNT = "I loved Groundhog Day. Some sci-fi, maybe five of them?"  # the rules read no count here
+
+
+def test_the_server_answers_from_the_rules_when_the_instruct_model_is_down(store_path, caplog):
+    from fastapi.testclient import TestClient
+
+    from serve import create_app
+
+    app = create_app(store_dir=store_path, use_llm=False, chat_llm_url=f"http://127.0.0.1:{free_port()}/v1",
+                     chat_llm_model=INSTRUCT)
+    with TestClient(app) as client:
+        response = client.post("/v1/chat/completions", json={
+            "model": "scenebridge", "explain": False, "messages": [{"role": "user", "content": ASK_WITH_COUNT}]})
+    assert response.status_code == 200
+    understood = response.json()["understood"]
+    assert understood["likes"] == ["Groundhog Day (1993)"] and understood["target_scene"] == "Sci-Fi"
+    assert len(response.json()["recommendations"]["items"]) == 5  # the default k: no count was read
+    assert any("the rules' reading stands" in r.message for r in caplog.records)
+
+
+@pytest.mark.live_llm
+@pytest.mark.slow
+def test_the_server_asks_the_live_instruct_model_and_keeps_the_rules_reading(chat_llm_url, store_path):
+    from fastapi.testclient import TestClient
+
+    from serve import create_app
+
+    app = create_app(store_dir=store_path, use_llm=False, chat_llm_url=chat_llm_url, chat_llm_timeout_s=120.0,
+                     request_timeout_s=300.0)
+    with TestClient(app) as client:
+        reader = app.state.scenebridge.reader
+        asked = []
+        real = reader.read
+
+        async def counted(turns, known):
+            asked.append(turns[-1].text)
+            return await real(turns, known)
+
+        reader.read = counted
+        response = client.post("/v1/chat/completions", json={
+            "model": "scenebridge", "explain": False, "messages": [{"role": "user", "content": ASK_WITH_COUNT}]})
+        hello = client.post("/v1/chat/completions", json={
+            "model": "scenebridge", "messages": [{"role": "user", "content": "hello!"}]})
+    assert response.status_code == 200 and hello.status_code == 200
+    assert asked == [ASK_WITH_COUNT]  # small talk is told by the rules, never sent to the model
+    understood = response.json()["understood"]
+    assert understood["likes"] == ["Groundhog Day (1993)"] and understood["target_scene"] == "Sci-Fi"
