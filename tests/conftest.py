@@ -27,7 +27,7 @@ from core.data.movielens import MOVIELENS
 from retrievers import HistoryRecords, ItemRecords, Retriever, SceneStore, StoreInfo, ingest
 
 STORE_FIXTURES = frozenset({"store_path", "retriever", "data"})
-LIVE_LLM_FIXTURES = frozenset({"llm_url"})
+LIVE_LLM_FIXTURES = frozenset({"llm_url", "chat_llm_url"})
 SOURCE, TARGET = "Comedy", "Sci-Fi"
 STAND_IN_DIM = 384  # MiniLM's
 
