@@ -31,6 +31,8 @@ from agent.requests import RecommendRequest
 from agent.service import Service, open_service
 from core.errors import ScenebridgeError
 from core.settings import get_settings
+from core.titles import shown_title
+from evals.explanations import RagasJudge, evidence_facts
 
 
 class SourcesConfig(BaseModel):
@@ -43,6 +45,8 @@ class SourcesConfig(BaseModel):
     seed: int = 0
     llm_url: str | None = None
     store: Path | None = None
+    judge_url: str | None = None  # ragas Faithfulness / AnswerRelevancy of both wordings; None: not judged
+    judge_model: str | None = None
 
 
 class Wording(BaseModel):
@@ -52,6 +56,10 @@ class Wording(BaseModel):
     problems: list[str] = []
     error: str | None = None
     seconds: float
+    # ragas, through --judge-url (Faithfulness against the evidence's facts: evidence_facts)
+    faithfulness: float | None = None
+    answer_relevancy: float | None = None
+    judge_errors: dict[str, str] = {}
 
 
 class ItemRow(BaseModel):
@@ -84,7 +92,18 @@ async def _worded(explainer: Explainer, evidence: ItemEvidence, history: set[str
     return _checked(worded.sentence, worded.cites, evidence, history, time.perf_counter() - started)
 
 
-async def compare_user(service: Service, data, user: str, config: SourcesConfig) -> UserRow:
+async def _judged(judge: RagasJudge, wording: Wording, evidence: ItemEvidence) -> None:
+    if wording.text is None:
+        return
+    people = ", ".join(shown_title(c.item) for c in evidence.contributors) or "these films"
+    question = f"Why would someone who enjoyed {people} like {shown_title(evidence.item)}?"
+    scores, errors = await judge.judge(wording.text, question, evidence_facts(evidence))
+    wording.faithfulness, wording.answer_relevancy = scores.get("faithfulness"), scores.get("answer_relevancy")
+    wording.judge_errors = errors
+
+
+async def compare_user(service: Service, data, user: str, config: SourcesConfig,
+                       judge: RagasJudge | None = None) -> UserRow:
     recommender = service.recommender
     request = RecommendRequest(user_id=user, source_scene=config.source, target_scene=config.target,
                                k=config.k, explain=False)
@@ -109,9 +128,14 @@ async def compare_user(service: Service, data, user: str, config: SourcesConfig)
     started = time.perf_counter()
     explainer = Explainer(service.llm)
     worded = await asyncio.gather(*(_worded(explainer, prepared[i], ids) for i in top))
+    llm_seconds = time.perf_counter() - started
+    if judge is not None:  # after the timings: the judge's time is no explanation's
+        for item_id, pair in zip(top, zip(written, worded, strict=True), strict=True):
+            for wording in pair:
+                await _judged(judge, wording, prepared[item_id])
     return UserRow(user=user, prepare_seconds=round(prepare_seconds, 4),
                    evidence_answer_seconds=round(evidence_seconds, 4),
-                   llm_answer_seconds=round(time.perf_counter() - started, 4),
+                   llm_answer_seconds=round(llm_seconds, 4),
                    items=[ItemRow(item_id=i, rank=n, evidence=e, llm=w)
                           for n, (i, e, w) in enumerate(zip(top, written, worded, strict=True), start=1)])
 
@@ -139,6 +163,11 @@ async def run_sources(config: SourcesConfig, out: Path) -> dict:
     rows_path = out / "rows.jsonl"
     rows = read_rows(rows_path)
     rows_path.write_text("".join(r.model_dump_json() + "\n" for r in rows))
+    judge = None
+    if config.judge_url:
+        from agent.llm.server import served_models
+
+        judge = RagasJudge(config.judge_url, config.judge_model or served_models(config.judge_url)[0])
     async with open_service(config.store or settings.store_path, dataset=config.dataset, llm_url=llm_url) as service:
         data = load_scene_data(service.retriever)
         pool = sorted(users_in(active_users(data, config.source, config.target), config.split))
@@ -149,12 +178,12 @@ async def run_sources(config: SourcesConfig, out: Path) -> dict:
             for user in chosen:
                 if user in done:
                     continue
-                row = await compare_user(service, data, user, config)
+                row = await compare_user(service, data, user, config, judge)
                 handle.write(row.model_dump_json() + "\n")
                 handle.flush()
                 rows.append(row)
         model = service.llm.model if service.llm else None
-    summary = summarize(rows, model=model, llm_url=llm_url)
+    summary = summarize(rows, model=model, llm_url=llm_url, judge=judge.model if judge else None)
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     (out / "report.md").write_text(report(summary, config))
     return summary
@@ -167,7 +196,7 @@ def _seconds(values: list[float]) -> dict[str, float | None]:
             "mean": round(float(np.mean(values)), 4)}
 
 
-def summarize(rows: list[UserRow], *, model: str | None, llm_url: str | None) -> dict:
+def summarize(rows: list[UserRow], *, model: str | None, llm_url: str | None, judge: str | None = None) -> dict:
     items = [i for r in rows for i in r.items]
 
     def source(name: str, answer: list[float]) -> dict:
@@ -183,14 +212,22 @@ def summarize(rows: list[UserRow], *, model: str | None, llm_url: str | None) ->
             "seconds_per_answer": _seconds(answer),
             "errors": dict(Counter(w.error.split(":")[0] for w in wordings if w.error)),
             "problems": dict(Counter(_kind(p) for w in wordings for p in w.problems)),
+            "ragas": {metric: _judged_mean(wordings, metric) for metric in ("faithfulness", "answer_relevancy")},
         }
 
     return {
-        "users": len(rows), "model": model, "llm_url": llm_url,
+        "users": len(rows), "model": model, "llm_url": llm_url, "judge": judge,
         "prepare_seconds_per_answer": _seconds([r.prepare_seconds for r in rows]),
         "evidence": source("evidence", [r.evidence_answer_seconds for r in rows]),
         "llm": source("llm", [r.llm_answer_seconds for r in rows]),
     }
+
+
+def _judged_mean(wordings: list[Wording], metric: str) -> dict:
+    """The mean score of the wordings the judge scored, how many, and why the others have none."""
+    values = [getattr(w, metric) for w in wordings if getattr(w, metric) is not None]
+    return {"mean": round(float(np.mean(values)), 4) if values else None, "scored": len(values),
+            "not_scored": dict(Counter(w.judge_errors[metric] for w in wordings if metric in w.judge_errors))}
 
 
 def _kind(problem: str) -> str:
@@ -217,4 +254,14 @@ def report(summary: dict, config: SourcesConfig) -> str:
                      f"{answer['p50']} / {answer['p95']} |")
     lines += ["", f"Model errors: {summary['llm']['errors'] or 'none'}; false claims in the model's sentences: "
               f"{summary['llm']['problems'] or 'none'}; in the evidence sentences: {summary['evidence']['problems'] or 'none'}."]
+    if summary.get("judge"):
+        lines += ["", f"ragas, judged by {summary['judge']} (Faithfulness against the evidence's facts):", "",
+                  "| wording | Faithfulness mean (scored) | AnswerRelevancy mean (scored) | not scored |",
+                  "|---|---:|---:|---|"]
+        for name in ("evidence", "llm"):
+            ragas = summary[name]["ragas"]
+            faith, relevancy = ragas["faithfulness"], ragas["answer_relevancy"]
+            missing = {**faith["not_scored"], **{f"relevancy: {k}": v for k, v in relevancy["not_scored"].items()}}
+            lines.append(f"| {name} | {faith['mean']} ({faith['scored']}) | {relevancy['mean']} ({relevancy['scored']}) "
+                         f"| {missing or 'none'} |")
     return "\n".join(lines) + "\n"

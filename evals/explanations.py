@@ -24,7 +24,9 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
+from agent.explain import ItemEvidence
 from core.domain import Item
+from core.titles import shown_title
 from retrievers import item_document
 
 _YEAR = re.compile(r"\b(19\d\d|20\d\d)\b")
@@ -146,21 +148,45 @@ class RagasJudge:
 
     async def score(self, verdict: ExplanationCheck, question: str, contexts: list[str]) -> None:
         """Set the verdict's faithfulness and answer relevancy, or record why each is missing."""
+        scores, errors = await self.judge(verdict.text, question, contexts)
+        for name, value in scores.items():
+            setattr(verdict, name, value)
+        verdict.judge_errors.update(errors)
+
+    async def judge(self, text: str, question: str, contexts: list[str]) -> tuple[dict[str, float], dict[str, str]]:
+        """(the scores the judge gave, why it gave none for the others)."""
         extra = {"faithfulness": {"retrieved_contexts": contexts}, "answer_relevancy": {}}
+        scores, errors = {}, {}
         for name, metric in self.metrics.items():
             try:
                 # A bound per metric: instructor retries a bad answer, each try up to timeout_s.
-                result = await asyncio.wait_for(
-                    metric.ascore(user_input=question, response=verdict.text, **extra[name]),
-                    timeout=3 * self.timeout_s)
+                result = await asyncio.wait_for(metric.ascore(user_input=question, response=text, **extra[name]),
+                                                timeout=3 * self.timeout_s)
                 value = float(result.value)
             except Exception as exc:  # noqa: BLE001 - a small judge often fails; counted, not fatal
-                verdict.judge_errors[name] = judge_failure(exc)
+                errors[name] = judge_failure(exc)
                 continue
             if np.isnan(value):
-                verdict.judge_errors[name] = "no score (nan)"
+                errors[name] = "no score (nan)"
             else:
-                setattr(verdict, name, value)
+                scores[name] = value
+        return scores, errors
+
+
+def evidence_facts(evidence: ItemEvidence) -> list[str]:
+    """The facts an explanation was written from, one statement each: what Faithfulness holds it
+    to (the item's own facts, each contributor's rating and count). The items' documents alone
+    hold none of the counts or ratings an explanation states."""
+    item, loved = shown_title(evidence.item), f"{evidence.loved:g} or more"
+    facts = [f"{item} is a film of these genres: {', '.join(evidence.item.genres) or 'none listed'}.",
+             f"{evidence.lovers} of the {evidence.raters} other people who rated {item} rated it {loved}."]
+    for c in evidence.contributors:
+        mine = shown_title(c.item)
+        facts.append(f"The user rated {mine} {c.rating:g}." if c.rating is not None
+                     else f"The user said they liked {mine}.")
+        facts.append(f"{c.lovers_with} of the {c.lovers} other people who rated {mine} {loved} also rated "
+                     f"{item} {loved}.")
+    return facts
 
 
 def summarize(checks: list[ExplanationCheck], judge: RagasJudge | None) -> dict:

@@ -130,13 +130,19 @@ def explanations(
     llm_url: LlmUrlOption = None,
     store: StoreOption = None,
     chroma_url: ChromaUrlOption = None,
+    judge_url: Annotated[str | None, typer.Option(help="OpenAI-compatible judge for ragas Faithfulness (against "
+                                                  "the evidence's facts) and AnswerRelevancy of both wordings, e.g. "
+                                                  "http://127.0.0.1:8012/v1 ('scenebridge llm serve --chat') or a "
+                                                  "bigger model [default: not judged].")] = None,
+    judge_model: Annotated[str | None, typer.Option(help="Judge model [default: the judge's first].")] = None,
 ) -> None:
     """The model's wording against the evidence sentence: the same evidence and checks, and what each
     costs (summary.json and report.md in --out)."""
     from evals.explanation_sources import SourcesConfig, run_sources
 
     config = validated(lambda: SourcesConfig(users=users, k=k, split=split, seed=seed, dataset=dataset,
-                                             source=source, target=target, llm_url=llm_url, store=store),
+                                             source=source, target=target, llm_url=llm_url, store=store,
+                                             judge_url=judge_url, judge_model=judge_model),
                        "eval explanations")
     summary = asyncio.run(run_sources(config, out))
     for name in ("evidence", "llm"):
