@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
-from agent.rankers import OutputErrors, PromptInfo
+from agent.rankers import LLM_RANKERS, OutputErrors, PromptInfo
 from agent.topic import MAX_TOPIC_CHARS
 from core.errors import ParamError
 
@@ -114,3 +114,11 @@ class Recommendation(BaseModel):
     candidates: int = 0
     errors: OutputErrors = Field(default_factory=OutputErrors)
     dropped_citations: int = 0
+
+    @property
+    def working_model(self) -> str | None:
+        """``model`` where it did work on this answer: it ranked (no fallback) or worded an
+        explanation. The backbone with evidence sentences calls no model: None, whatever is served."""
+        worked = (self.ranker in LLM_RANKERS and not self.fallback) or any(
+            i.explanation_source == "llm" for i in self.items)
+        return self.model if worked else None

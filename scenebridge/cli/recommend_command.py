@@ -103,7 +103,7 @@ def _print(result) -> None:
         table.add_row(str(item.rank), item.item_id, f"{item.score:.3f}", why)
     console.print(table)
     prompt = f"{result.prompt.template}@{result.prompt.sha256[:8]}" if result.prompt else "-"
-    console.print(f"ranker {result.ranker}, model {result.model or '-'}, prompt {prompt}, "
+    console.print(f"ranker {result.ranker}, model {result.working_model or '-'}, prompt {prompt}, "
                   f"{result.candidates} candidates; " + ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items()))
     if result.fallback:
         console.print(f"[yellow]fallback: ranked by candidate scores ({result.fallback})[/yellow]")

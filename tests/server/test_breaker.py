@@ -12,12 +12,9 @@ server used to cost, not milliseconds."""
 from __future__ import annotations
 
 import asyncio
-import json
 import re
-import threading
 import time
 from contextlib import asynccontextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -25,8 +22,7 @@ import pytest
 from agent.llm import Completion, LLMBadOutput, LLMTimeout, LLMUnavailable, OpenAIBackend
 from agent.llm.breaker import BreakerConfig, CircuitBreaker, GuardedBackend, time_budget
 from scenebridge.server.launcher import free_port
-
-HANG = 60.0  # seconds: only ever reached when something is broken
+from tests.server.fake_model_server import HANG, FakeModelServer
 
 
 def explanation(prompt: str) -> dict:
@@ -39,87 +35,9 @@ def explanation(prompt: str) -> dict:
             "cites": liked}
 
 
-class _QuietServer(ThreadingHTTPServer):
-    def handle_error(self, request, client_address):
-        pass  # a client that gave up on a stalled request: expected here
-
-
-class FakeModelServer:
-    """``/v1/models``, ``/v1/completions`` (an explanation for a JSON-schema request, label ``A``
-    with logprobs otherwise) and ``/tokenize``, on a free loopback port, in a thread.
-    ``stall()``: every request (``only="completions"``: completions only) waits until ``resume()``."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/v1"
-        self.requests: list[str] = []
-        self._go = threading.Event()
-        self._go.set()
-        self._stalled_paths: tuple[str, ...] = ()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def _answer(self, payload: dict) -> None:
-                path = self.path
-                fake.requests.append(path)
-                if any(path.startswith(p) for p in fake._stalled_paths):
-                    fake._go.wait(HANG)
-                body = json.dumps(payload).encode()
-                try:
-                    self.send_response(200)
-                    self.send_header("content-type", "application/json")
-                    self.send_header("content-length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except OSError:  # the client gave up waiting
-                    pass
-
-            def do_GET(self):
-                self._answer({"object": "list", "data": [{"id": "fake-model", "object": "model", "created": 0,
-                                                          "owned_by": "tests"}]})
-
-            def do_POST(self):
-                request = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
-                if self.path.startswith("/tokenize"):
-                    text = request.get("prompt", "").strip()
-                    return self._answer({"tokens": [1000 + ord(text[0]) if len(text) == 1 else 1]})
-                if request.get("structured_outputs"):
-                    text, logprobs = json.dumps(explanation(request.get("prompt", ""))), None
-                else:
-                    text = " A"
-                    logprobs = {"tokens": [" A"], "token_logprobs": [-0.1], "text_offset": [0],
-                                "top_logprobs": [{" A": -0.1, " B": -1.0, " C": -2.0}]}
-                self._answer({"id": "cmpl-fake", "object": "text_completion", "created": 0, "model": "fake-model",
-                              "choices": [{"index": 0, "text": text, "finish_reason": "stop", "logprobs": logprobs}],
-                              "usage": {"prompt_tokens": 10, "completion_tokens": 1, "total_tokens": 11}})
-
-        self._server = _QuietServer(("127.0.0.1", self.port), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def stall(self, only: str | None = None) -> None:
-        self._go.clear()
-        self._stalled_paths = ("/v1/completions",) if only == "completions" else ("/",)
-
-    def resume(self) -> None:
-        self._stalled_paths = ()
-        self._go.set()
-
-    def close(self) -> None:
-        self.resume()
-        self._server.shutdown()
-        self._server.server_close()
-
-
 @pytest.fixture
 def fake_server():
-    server = FakeModelServer()
+    server = FakeModelServer(explanation=lambda request: explanation(request.get("prompt", "")))
     yield server
     server.close()
 

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import openai
@@ -23,97 +21,22 @@ from agent.requests import Recommendation, RecommendedItem
 from core.settings import get_settings
 from scenebridge.server.chat.serving import ChatAnswer, chunks
 from scenebridge.server.config import ServerConfig
-from scenebridge.server.launcher import free_port, stop
+from scenebridge.server.launcher import stop
 from scenebridge.server.protocol import ChatCompletionRequest, RecommendationsResponse, Understood
 from tests.server.conftest import start_server
+from tests.server.fake_model_server import HANG, FakeModelServer
 from tests.server.test_protocol import exactly
 
-HANG = 60.0  # seconds: only ever reached when something is broken
 ASK = [{"role": "user", "content": "I loved Groundhog Day and Annie Hall — what sci-fi should I watch?"}]
 EXPLANATION = {"sentence": "Because you enjoyed the comedies you named, this film should suit your taste as well.",
                "cites": []}
 
 
-class HeldModelServer:
-    """The three endpoints the agent calls (``/v1/models``, ``/v1/completions``, ``/tokenize``) on
-    a free loopback port. It serves the name of the packaged default model, so the server counts
-    usage with that model's tokenizer (prepared on this machine). Explanation calls (a JSON schema
-    in the request) wait while ``hold()`` is on; ``waiting`` counts them, ``answered`` has the
-    perf_counter time each was answered at."""
-
-    def __init__(self):
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}/v1"
-        self.waiting = 0
-        self.answered: list[float] = []
-        self._go = threading.Event()
-        self._go.set()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def _answer(self, payload: dict) -> None:
-                body = json.dumps(payload).encode()
-                try:
-                    self.send_response(200)
-                    self.send_header("content-type", "application/json")
-                    self.send_header("content-length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except OSError:  # the server gave the call up
-                    pass
-
-            def do_GET(self):
-                self._answer({"object": "list", "data": [{"id": DEFAULT_MODEL, "object": "model", "created": 0,
-                                                          "owned_by": "tests"}]})
-
-            def do_POST(self):
-                request = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
-                if self.path.startswith("/tokenize"):
-                    return self._answer({"tokens": [1]})
-                if request.get("structured_outputs"):  # an explanation
-                    fake.waiting += 1
-                    fake._go.wait(HANG)
-                    fake.waiting -= 1
-                    fake.answered.append(time.perf_counter())
-                    text, logprobs = json.dumps(EXPLANATION), None
-                else:  # a ranking label, or the breaker's one-token trial
-                    text = " A"
-                    logprobs = {"tokens": [" A"], "token_logprobs": [-0.1], "text_offset": [0],
-                                "top_logprobs": [{" A": -0.1, " B": -1.0}]}
-                self._answer({"id": "cmpl-held", "object": "text_completion", "created": 0, "model": DEFAULT_MODEL,
-                              "choices": [{"index": 0, "text": text, "finish_reason": "stop", "logprobs": logprobs}],
-                              "usage": {"prompt_tokens": 10, "completion_tokens": 1, "total_tokens": 11}})
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def hold(self) -> None:
-        self._go.clear()
-
-    def release(self) -> None:
-        self._go.set()
-
-    def wait_for_held(self, n: int) -> None:
-        deadline = time.monotonic() + HANG
-        while self.waiting < n:
-            assert time.monotonic() < deadline, f"{self.waiting} explanation calls held, expected {n}"
-            time.sleep(0.02)
-
-    def close(self) -> None:
-        self.release()
-        self._server.shutdown()
-        self._server.server_close()
-
-
 @pytest.fixture(scope="module")
 def model_server():
-    server = HeldModelServer()
+    """Serving the packaged default model's name, so the server counts usage with that model's
+    tokenizer (prepared on this machine); its explanation calls wait while ``hold()`` is on."""
+    server = FakeModelServer(model=DEFAULT_MODEL, explanation=lambda request: EXPLANATION, tokens=lambda request: [1])
     yield server
     server.close()
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 
-from agent.rankers import LLM_RANKERS
 from agent.requests import Recommendation, RecommendedItem
 from core.domain import Item
 from core.titles import display_title, normalize_title, shown_title
@@ -91,11 +90,9 @@ def footer(result: Recommendation, notes: list[str]) -> str:
 
 
 def _who(result: Recommendation) -> str:
-    """The ranker, and the model only where it did work: it ranked (no fallback), or it worded an
-    explanation. The backbone with evidence sentences names no model: none chose or wrote anything."""
-    worked = (result.ranker in LLM_RANKERS and not result.fallback) or any(
-        i.explanation_source == "llm" for i in result.items)
-    return f"{result.model}, {result.ranker}" if result.model and worked else result.ranker
+    """The ranker, and the model only where it did work (Recommendation.working_model)."""
+    model = result.working_model
+    return f"{model}, {result.ranker}" if model else result.ranker
 
 
 def help_answer(*, scene: str, popular: list[Item], examples: list[Item], unknown: list[Unresolved],
