@@ -176,7 +176,8 @@ async def lifespan(app: FastAPI):
             watch = None
             if breaker is not None:
                 await breaker.probe()  # known before the first request
-                await learn_model_name(service)
+                if breaker.last_probe is not None and breaker.last_probe.ok:  # never wait on a stalled one
+                    await learn_model_name(service)
                 watch = asyncio.create_task(breaker.watch(), name="model-server-probe")
             log.info("scenebridge ready in %.1f s: store %s (%s), model server %s, requests read by %s",
                      time.perf_counter() - started, store, ", ".join(service.retriever.scenes), state.llm_url or "none",

@@ -104,7 +104,7 @@ def chat_llm_url():
     from core.settings import get_settings
 
     settings = get_settings()
-    url = os.environ.get("SCENEBRIDGE_TEST_CHAT_LLM_URL") or f"http://{settings.llm_host}:{settings.chat_llm_port}/v1"
+    url = os.environ.get("SCENEBRIDGE_TEST_CHAT_LLM_URL") or settings.local_chat_llm_url
     if is_ready(url):
         yield url
         return

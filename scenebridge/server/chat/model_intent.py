@@ -30,18 +30,13 @@ from prompts import render
 from scenebridge.server.chat.catalogue import ChatCatalogue
 from scenebridge.server.chat.conversation import Turn, Understanding
 from scenebridge.server.chat.intent import ChatIntent
-from scenebridge.server.chat.refinements import DECADE, DECADE_WORDS
+from scenebridge.server.chat.refinements import DECADE, DECADE_WORDS, NUMBER_WORDS
 from scenebridge.server.chat.words import filler, tokenize
 
 MAX_TITLES, MAX_GENRES, MAX_COUNT = 4, 3, 20
 MAX_TOPIC_CHARS = 60
 MAX_TOKENS = 160  # the whole record, written compactly, fits in about 60-110 tokens
 EARLIER_TURNS = 2  # earlier user turns shown to the model, besides the latest
-# A count written as a word; never "one" ("the first one", "one of my favourites").
-NUMBER_WORDS = {w: n for n, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen twenty".split()) if n >= 2}
-
 
 class ModelRecord(BaseModel):
     """What the model writes (the schema's fields; enums are added per store by ``schema``)."""

@@ -112,18 +112,18 @@ def reply(turns: list[Turn], catalogue: ChatCatalogue, scene: str | None = None)
     """The answer to a conversation whose latest user message is a front-end's task or small
     talk, else None (a recommendation request). ``scene``: the model's scene, if it has one."""
     users = [t.text for t in turns if t.role == "user"]
-    if not users:  # a task sent as a system message alone (LibreChat's titles); nothing else
-        told = [t.text for t in turns if t.role in ("system", "developer") and t.text.strip()]
-        task = _task(told[-1]) if told else None
-        return None if task is None else _answer_task(task[0], task[1], task[2], _read(task[3], catalogue),
-                                                      catalogue, scene)
-    latest = users[-1]
-    if any(t.role == "system" and t.text.lstrip().startswith(TOOLS) and "tool_calls" in t.text for t in turns):
+    # Without a user message, only a task sent as a system message alone (LibreChat's titles).
+    told = [t.text for t in turns if t.role in ("system", "developer") and t.text.strip()]
+    latest = users[-1] if users else (told[-1] if told else "")
+    if users and any(t.role == "system" and t.text.lstrip().startswith(TOOLS) and "tool_calls" in t.text
+                     for t in turns):
         return Reply("tool_calls", json.dumps({"tool_calls": []}), _target(Embedded(), catalogue, scene))
     task = _task(latest)
     if task is not None:
         kind, key, shape, history = task
         return _answer_task(kind, key, shape, _read(history, catalogue), catalogue, scene)
+    if not users:
+        return None
     talk = _small_talk(latest, catalogue)
     if talk is None:
         return None
